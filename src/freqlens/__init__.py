@@ -1,0 +1,25 @@
+"""freqlens: convolution and neural-network learning in the frequency domain.
+
+Sub-packages (imports only point downwards):
+
+- :mod:`freqlens.conv` - convolution / correlation with explicit conventions, kernels, filters, applications.
+- :mod:`freqlens.spectrum` - the Fourier convention, DFT helpers, spectra, non-uniform DFT.
+- :mod:`freqlens.lab` - the Frequency Principle lab (experiments, models, training loop, monitors).
+- :mod:`freqlens.runs` - the run store (SQLite index + per-run folders).
+- :mod:`freqlens.report` - figures and the self-contained HTML report.
+"""
+
+from __future__ import annotations
+
+from freqlens.errors import ConfigError, DivergedError, FreqlensError, StoreError
+
+__version__ = "0.1.0"
+
+__all__ = ["ConfigError", "DivergedError", "FreqlensError", "StoreError", "load_run", "__version__"]
+
+
+def load_run(id_or_path, runs_dir=None):
+    """Load a stored run by id (in ``runs_dir``, default ``$FREQLENS_RUNS_DIR`` or ``./runs``) or by folder path."""
+    from freqlens.runs.run import load_run as _load
+
+    return _load(id_or_path, runs_dir=runs_dir)

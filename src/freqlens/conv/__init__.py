@@ -1,0 +1,1 @@
+"""Convolution and correlation with explicit conventions (see ``shared`` CONVENTIONS)."""
