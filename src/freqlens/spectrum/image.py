@@ -135,14 +135,18 @@ class Spectrum2D:
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
-        """``(left, right, bottom, top)`` for ``imshow(..., origin='lower')`` of a centred spectrum."""
+        """``(left, right, bottom, top)`` for ``imshow(values, extent=...)`` of a centred spectrum.
+
+        Spectra are drawn like images (``origin='upper'``): ``fy`` increases downwards as the row index does, so
+        a pattern whose wave vector points at an angle in the image shows its peaks at that angle in the plot.
+        """
         dy = 1.0 / len(self.freq_y)
         dx = 1.0 / len(self.freq_x)
         return (
             float(self.freq_x.min() - dx / 2),
             float(self.freq_x.max() + dx / 2),
-            float(self.freq_y.min() - dy / 2),
             float(self.freq_y.max() + dy / 2),
+            float(self.freq_y.min() - dy / 2),
         )
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -671,9 +675,9 @@ def plot_log_magnitude(
     else:
         fig = ax.figure
     lo, hi = np.percentile(db, [1, 99.9])
-    im = ax.imshow(db, origin="lower", extent=spec.extent, cmap="magma", vmin=lo, vmax=hi)
+    im = ax.imshow(db, origin="upper", extent=spec.extent, cmap="magma", vmin=lo, vmax=hi)
     ax.set_xlabel("$f_x$ (cycles / pixel)")
-    ax.set_ylabel("$f_y$ (cycles / pixel)")
+    ax.set_ylabel("$f_y$ (cycles / pixel, downwards like rows)")
     ax.set_title(title or "log-magnitude spectrum" + (f" ({window} window)" if window else ""))
     fig.colorbar(im, ax=ax, label="20 log10 |F|  (dB)", shrink=0.9)
     _save(fig, path)
