@@ -191,13 +191,21 @@ class MatchedFilterResult:
 
 
 def _envelope(x: np.ndarray) -> np.ndarray:
-    """Magnitude of the analytic signal (Hilbert transform)."""
-    return np.abs(signal.hilbert(x))
+    """Magnitude of the analytic signal (Hilbert transform), zero-padded against circular wrap-around."""
+    from scipy.fft import next_fast_len
+
+    return np.abs(signal.hilbert(x, N=next_fast_len(2 * x.size)))[: x.size]
+
+
+def _autocorrelation_envelope(pulse: np.ndarray) -> np.ndarray:
+    """Envelope of the pulse's autocorrelation, lags ``-(m-1) .. m-1``, normalised to 1 at lag 0."""
+    auto = _envelope(signal.correlate(pulse, pulse, mode="full", method="fft"))
+    return auto / auto[pulse.size - 1]
 
 
 def compressed_width(pulse: np.ndarray) -> int:
     """Full width at half maximum, in samples, of the envelope of the pulse's autocorrelation (>= 1)."""
-    auto = _envelope(signal.correlate(pulse, pulse, mode="full", method="fft"))
+    auto = _autocorrelation_envelope(pulse)
     centre = pulse.size - 1
     above = auto >= 0.5 * auto[centre]
     right = centre
@@ -217,6 +225,7 @@ def matched_filter(
     threshold: float = 6.0,
     min_separation: float | None = None,
     max_echoes: int | None = None,
+    sidelobe_margin: float | None = 2.0,
 ) -> MatchedFilterResult:
     """Find echoes of ``pulse`` in ``received`` by matched filtering and report their delays.
 
@@ -238,6 +247,10 @@ def matched_filter(
         ``1 / bandwidth``); this also keeps the first range sidelobes of a strong echo from being reported.
     max_echoes : int, optional
         Report at most this many echoes (the strongest).
+    sidelobe_margin : float or None
+        Sidelobe blanking: a peak is dropped unless it exceeds ``sidelobe_margin`` times the range sidelobe that
+        the stronger echoes already accepted put at its position (see Notes). ``None`` keeps every peak above
+        ``threshold``.
 
     Returns
     -------
@@ -250,10 +263,16 @@ def matched_filter(
     computed by FFT) for delays ``k = 0 .. n - 1``; an echo starting at sample ``k`` gives a peak at ``c[k]``.
     The envelope ``|c + i H{c}|`` (Hilbert transform) removes the carrier oscillation. The noise standard
     deviation ``sigma`` of ``c`` is estimated robustly from the median of the envelope, which for noise alone is
-    Rayleigh: ``median = sigma sqrt(2 ln 2)``. Echoes are the local maxima of ``envelope / sigma`` above
-    ``threshold`` (:func:`scipy.signal.find_peaks`), delays quantised to whole samples. An untapered chirp's
-    range sidelobes are 13 dB below its peak, so a very strong echo can exceed the threshold a few widths
-    away; taper the pulse (``window='hann'``) or raise the threshold.
+    Rayleigh: ``median = sigma sqrt(2 ln 2)``; it is floored at ``1e-6`` times the largest envelope value (a
+    120 dB dynamic range), so that a noise-free return does not turn round-off into detections. Echoes are the local maxima of ``envelope / sigma`` above
+    ``threshold`` (:func:`scipy.signal.find_peaks`), delays quantised to whole samples.
+
+    A strong echo also raises the output around it by its range sidelobes, ``A a(lag)``, where ``a`` is the
+    normalised envelope of the pulse's autocorrelation (about -13 dB for an untapered linear chirp, -30 dB with
+    a Hann taper). Peaks are therefore accepted from the strongest down, and a peak at ``k`` is kept only if
+    ``stat[k] > sidelobe_margin * sum_q stat[q] a(k - q)`` over the accepted echoes ``q``. This removes the
+    sidelobe "echoes" of clean or strong returns, at the price of missing a real echo hidden within
+    ``sidelobe_margin`` of another's sidelobe.
 
     Examples
     --------
@@ -284,7 +303,7 @@ def matched_filter(
     if top == 0.0:
         output = np.zeros_like(env)
     else:
-        noise = max(noise, 1e-12 * top)  # a noise-free return: avoid dividing by zero
+        noise = max(noise, 1e-6 * top)  # a (nearly) noise-free return: round-off must not become echoes
         output = env / noise
 
     if min_separation is None:
@@ -293,6 +312,19 @@ def matched_filter(
         distance = max(1, int(round(positive(min_separation, "min_separation") * rate)))
     idx, props = signal.find_peaks(output, height=t, distance=distance)
     heights = props["peak_heights"]
+    if sidelobe_margin is not None and idx.size > 1:
+        margin = positive(sidelobe_margin, "sidelobe_margin")
+        auto = _autocorrelation_envelope(p)
+        centre = p.size - 1
+        accepted: list[int] = []
+        for i in np.argsort(heights, kind="stable")[::-1]:
+            lag = idx[i] - idx[accepted] if accepted else np.zeros(0, dtype=int)
+            near = np.abs(lag) <= centre
+            expected = float(np.sum(heights[accepted][near] * auto[centre + lag[near]]))
+            if heights[i] > margin * expected:
+                accepted.append(int(i))
+        keep = np.sort(np.asarray(accepted, dtype=int))
+        idx, heights = idx[keep], heights[keep]
     if max_echoes is not None:
         k = positive(max_echoes, "max_echoes", integer=True)
         keep = np.sort(np.argsort(heights)[::-1][:k])

@@ -256,7 +256,7 @@ def kde(
     ``f(x) = (1 / sum w) sum_i w_i N(x; x_i, bw**2)``. Each sample's weight is split linearly between its two
     neighbouring grid points (linear binning: counts ``c_j``), then ``f(x_j) ~= sum_k c_k K(x_j - x_k)`` is one
     convolution of the counts with the sampled kernel ``K(k dx) = exp(-(k dx)**2 / (2 bw**2)) /
-    (sqrt(2 pi) bw)``, ``|k dx| <= 6 bw`` (FFT). The cost is ``O(n + m log m)`` instead of ``O(n m)``; the error
+    (sqrt(2 pi) bw)``, ``|k dx| <= 8 bw`` (FFT). The cost is ``O(n + m log m)`` instead of ``O(n m)``; the error
     against the exact sum is ``O((dx / bw)**2)``. Samples outside a user grid are dropped (they still count in
     ``sum w``, so the density then integrates to the fraction inside).
 
@@ -307,7 +307,7 @@ def kde(
     frac = u - left
     counts = np.bincount(left, wi * (1 - frac), minlength=m) + np.bincount(left + 1, wi * frac, minlength=m)
 
-    radius = min(m - 1, int(math.ceil(6.0 * bw / dx)))
+    radius = min(m - 1, int(math.ceil(8.0 * bw / dx)))
     k = np.arange(-radius, radius + 1) * dx
     kernel = np.exp(-0.5 * (k / bw) ** 2) / (math.sqrt(2 * math.pi) * bw)
     total = float(s.size if w is None else w.sum())
