@@ -69,12 +69,13 @@ class Explanation:
         lines.append(f"input {shape}, kernel {_shape(self.kernel.shape)}, stride {_tup(self.stride)}, "
                      f"dilation {_tup(self.dilation)}, mode {self.mode!r}, padding {pads} ({self.boundary}) "
                      f"-> output {_shape(self.output.shape)}")
-        idx = ", ".join("ij"[a] if nd == 2 else "i" for a in range(nd))
-        taps = ", ".join("uv"[a] if nd == 2 else "u" for a in range(nd))
-        arg = ", ".join(f"{c}*{s} + {t}*{d}" if d != 1 else f"{c}*{s} + {t}"
-                        for c, t, s, d in zip(idx.split(", "), taps.split(", "), self.stride, self.dilation))
+        idx = ["i", "j"] if nd == 2 else ["i"]
+        taps = ["u", "v"] if nd == 2 else ["u"]
+        arg = ", ".join((f"{c}*{s}" if s != 1 else c) + " + " + (f"{t}*{d}" if d != 1 else t)
+                        for c, t, s, d in zip(idx, taps, self.stride, self.dilation))
+        xname = "x_padded" if any(b or e for b, e in self.pads) else "x"
         kname = "flip(k)" if self.flip else "k"
-        lines.append(f"out[{idx}] = sum over {taps} of x_padded[{arg}] * {kname}[{taps}]")
+        lines.append(f"out[{', '.join(idx)}] = sum over {', '.join(taps)} of {xname}[{arg}] * {kname}[{', '.join(taps)}]")
         lines.append("")
         blocks = [("input x", self.x)]
         if any(b or e for b, e in self.pads):
@@ -83,6 +84,8 @@ class Explanation:
         if self.flip:
             blocks.append(("flipped kernel (applied)", self.applied))
         lines += _side_by_side(blocks, gap="    ")
+        if any(b or e for b, e in self.pads):
+            lines.append("(window indices below 0 or past the input's end fall in the padding)")
         for step in self.steps:
             lines.append("")
             where = ", ".join(f"{s}:{s + (k - 1) * d + 1}" + (f":{d}" if d != 1 else "")
@@ -90,13 +93,14 @@ class Explanation:
             pos = ", ".join(map(str, step.index))
             lines.append(f"out[{pos}]: window x[{where}]")
             if nd == 1:
-                terms = " + ".join(f"{_num(a)}*{_num(b)}" for a, b in zip(step.window, self.applied))
+                terms = " + ".join(f"{_paren(a)}*{_paren(b)}" for a, b in zip(step.window, self.applied))
                 lines.append(f"  {terms} = {_num(step.total)}")
                 continue
             lines += ["  " + row for row in _side_by_side(
-                [("window", step.window), ("kernel", self.applied), ("products", step.products)], gap="   ",
+                [("window", step.window), ("flip(k)" if self.flip else "kernel", self.applied),
+                 ("products", step.products)], gap="   ",
                 ops=["*", "="])]
-            terms = " + ".join(_num(v) if v >= 0 else f"({_num(v)})" for v in step.products.ravel())
+            terms = " + ".join(_paren(v) for v in step.products.ravel())
             lines.append(f"  sum = {terms} = {_num(step.total)}")
         lines.append("")
         lines += _side_by_side([("output", self.output)], gap="")
@@ -113,6 +117,11 @@ def _num(v: Any) -> str:
     if v != v or v in (float("inf"), float("-inf")):
         return str(v)
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:.4g}"
+
+
+def _paren(v: Any) -> str:
+    text = _num(v)
+    return f"({text})" if text.startswith("-") or "+" in text[1:] else text
 
 
 def _shape(shape: tuple[int, ...]) -> str:
