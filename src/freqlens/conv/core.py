@@ -51,6 +51,7 @@ _CV2_BORDER = {"zero": 0, "reflect": 4, "symmetric": 2, "edge": 1}  # CONSTANT, 
 # filter2D switches to a tiled DFT at kernel areas of 130 (float32) / 50 (float64) on x86 and 50 elsewhere; a
 # DFT spreads a NaN/inf over a whole tile, so 'auto' checks finiteness from this area on.
 _CV2_DFT_AREA = 50
+_CV2_MAX_CHANNELS = 128  # CV_CN_MAX: 512 in OpenCV 4, 128 in OpenCV 5
 
 # Cost model for 'auto' (seconds per unit, measured on a 2-core x86 machine; only their ratios matter).
 _COST_DIRECT = 1.0e-9      # scipy.ndimage: per multiply-add
@@ -340,12 +341,13 @@ def _run_cv2(x: np.ndarray, kc: np.ndarray, plan: _Plan, boundary: str, cval: fl
             src = np.pad(src, pads, mode=_NUMPY_PAD[boundary])  # type: ignore[call-overload]
         border, anchor = 0, (0, 0)
     channels = 1 if src.ndim == 2 else src.shape[2]
-    if channels <= 512:
+    if channels <= _CV2_MAX_CHANNELS:
         dst = cv2.filter2D(src, -1, kd, anchor=anchor, borderType=border)
-    else:  # OpenCV images hold at most 512 channels
-        dst = np.concatenate([cv2.filter2D(np.ascontiguousarray(src[..., i:i + 512]), -1, kd, anchor=anchor,
+    else:
+        step = _CV2_MAX_CHANNELS
+        dst = np.concatenate([cv2.filter2D(np.ascontiguousarray(src[..., i:i + step]), -1, kd, anchor=anchor,
                                            borderType=border).reshape(*src.shape[:2], -1)
-                              for i in range(0, channels, 512)], axis=2)
+                              for i in range(0, channels, step)], axis=2)
     dst = dst.reshape(dst.shape[0], dst.shape[1], *rest)
     index = (slice(0, plan.full_out[0], plan.stride[0]), slice(0, plan.full_out[1], plan.stride[1]))
     if dst.shape[0] != plan.full_out[0] or dst.shape[1] != plan.full_out[1] or plan.stride != (1, 1):
