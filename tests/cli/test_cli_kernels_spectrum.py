@@ -69,9 +69,12 @@ def test_kernels_plot_of_one_kernel_in_db(capsys, tmp_path):
         (["kernels", "box", "-p", "size"], r"--param must look like name=value"),
         (["kernels", "-p", "size=3"], r"--param needs a kernel NAME"),
         (["kernels", "gaussian", "-p", "sigma=-1"], r"sigma must be > 0"),
+        (["kernels", "box", "--plot", "--size", "1000000"], r"frequency grid .* GiB of memory"),
+        (["kernels", "gaussian", "-p", "sigma=1e7"], r"GiB of memory"),
     ],
 )
-def test_kernels_errors_are_one_line_exit_2(capsys, argv, match):
+def test_kernels_errors_are_one_line_exit_2(capsys, tmp_path, monkeypatch, argv, match):
+    monkeypatch.chdir(tmp_path)
     code, _, err = _run(capsys, *argv)
     _assert_one_line_error(code, err, match)
 

@@ -327,3 +327,12 @@ def test_frequency_filter_bad_images():
         frequency_filter(np.ones((8, 8)), cutoff=0.1, channel_axis=0)
     with pytest.raises(FreqlensError, match="image must be a non-empty"):
         frequency_filter(np.ones((0, 8)), cutoff=0.1)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import freqlens.conv.filters as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 10 and result.failed == 0

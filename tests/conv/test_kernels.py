@@ -229,3 +229,21 @@ def test_registry_params_and_passband_text():
     }
     assert KERNELS["sobel_x"].passband == "band-pass, oriented"
     assert KERNELS["gaussian"].passband == "low-pass"
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("gaussian", {"sigma": 1e6}), ("box", {"size": 10**6 + 1}), ("motion_blur", {"length": 10**7}),
+     ("gabor", {"wavelength": 1e6}), ("log", {"sigma": 1e6})],
+)
+def test_huge_kernels_are_refused_before_allocating(name, params):
+    with pytest.raises(FreqlensError, match="GiB of memory"):
+        get_kernel(name, **params)
+    assert K.gaussian(1e4, ndim=1).size == 80001  # 1-D: 640 kB is fine
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(K, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 15 and result.failed == 0

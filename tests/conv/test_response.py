@@ -180,3 +180,17 @@ def test_plot_response_draws_into_given_axes():
     assert plot_response(K.laplacian8(), axes=axes) is fig
     with pytest.raises(FreqlensError, match="1-D or 2-D"):
         plot_response(np.ones((3, 3, 3)))
+
+
+def test_huge_grid_is_refused_before_allocating():
+    with pytest.raises(FreqlensError, match="GiB of memory"):
+        frequency_response(K.box(), 10**6)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import freqlens.conv.response as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 4 and result.failed == 0

@@ -265,3 +265,17 @@ def test_torch_input_is_accepted():
     torch = pytest.importorskip("torch")
     img = torch.ones(4, 4, dtype=torch.float64)
     assert dft2(img, norm="forward").values[2, 2] == pytest.approx(1.0)
+
+
+def test_huge_noise_image_is_refused_before_allocating():
+    with pytest.raises(FreqlensError, match="GiB of memory"):
+        power_law_noise((10**6, 10**6), 2.0, seed=0)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import freqlens.spectrum.image as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 10 and result.failed == 0

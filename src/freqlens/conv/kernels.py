@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import types
 import typing
 from collections.abc import Callable
@@ -100,14 +101,41 @@ def _ndim(ndim: Any, allowed: tuple[int, ...] = (1, 2)) -> int:
     return int(ndim)
 
 
-def _gauss_size(sigma: float, size: Any) -> int:
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _refuse_too_large(n_elements: int, what: str, *, itemsize: int = 8, copies: int = 2) -> None:
+    """Raise before allocating ``copies`` arrays of ``n_elements`` if that exceeds the available memory."""
+    need = int(n_elements) * itemsize * copies
+    avail = _available_memory()
+    if avail is not None and need > avail:
+        raise FreqlensError(
+            f"{what} would need {need / 2**30:.1f} GiB of memory but {avail / 2**30:.1f} GiB is available; "
+            "use a smaller size"
+        )
+
+
+def _gauss_size(sigma: float, size: Any, ndim: int = 2) -> int:
     """Default size ``2 * round(4 * sigma) + 1`` (scipy.ndimage's ``truncate=4``), else the given odd size."""
-    if size is None:
-        return 2 * int(4.0 * sigma + 0.5) + 1
-    return _int("size", size, 1, odd=True)
+    n = 2 * int(4.0 * sigma + 0.5) + 1 if size is None else _int("size", size, 1, odd=True)
+    _refuse_too_large(n**ndim, f"a kernel of size {n} (sigma={sigma:g})")
+    return n
 
 
 def _delta(size: int, ndim: int) -> np.ndarray:
+    _refuse_too_large(size**ndim, f"a kernel of size {size}")
     out = np.zeros((size,) * ndim)
     out[(size // 2,) * ndim] = 1.0
     return out
@@ -172,6 +200,7 @@ def box(size: int = 3, *, ndim: int = 2) -> np.ndarray:
     """
     n = _int("size", size, 1, odd=True)
     nd = _ndim(ndim)
+    _refuse_too_large(n**nd, f"a kernel of size {n}")
     return np.full((n,) * nd, 1.0 / n**nd)
 
 
@@ -205,8 +234,8 @@ def gaussian(sigma: float = 1.0, size: int | None = None, *, ndim: int = 2) -> n
     ((9, 9), 1.0, True)
     """
     s = _float("sigma", sigma, positive=True)
-    n = _gauss_size(s, size)
     nd = _ndim(ndim)
+    n = _gauss_size(s, size, nd)
     g = _gauss1d(s, n)
     return g if nd == 1 else np.outer(g, g)
 
@@ -441,8 +470,8 @@ def log(sigma: float = 1.4, size: int | None = None, *, ndim: int = 2) -> np.nda
     ((9, 9), True, True)
     """
     s = _float("sigma", sigma, positive=True)
-    n = _gauss_size(s, size)
     nd = _ndim(ndim)
+    n = _gauss_size(s, size, nd)
     t = _coords(n)
     grids = np.meshgrid(*([t] * nd), indexing="ij")
     r2 = sum(g**2 for g in grids)
@@ -564,6 +593,7 @@ def motion_blur(length: int = 9, angle: float = 0.0) -> np.ndarray:
     r = (n_pts - 1) / 2.0
     half = math.ceil(r) + 1
     size = 2 * half + 1
+    _refuse_too_large(size * size, f"a motion blur of length {n_pts}")
     t = np.arange(n_pts) - r
     cols = half + t * math.cos(th)
     rows = half - t * math.sin(th)

@@ -8,6 +8,7 @@ sample (the convention of :mod:`freqlens.spectrum`), centred: ``fftshift(fftfreq
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.fft
 
+from freqlens.conv.kernels import _refuse_too_large
 from freqlens.errors import FreqlensError
 from freqlens.spectrum.dft import _to_numpy, frequencies
 
@@ -159,6 +161,7 @@ def frequency_response(kernel: Any, shape: Any = None) -> FrequencyResponse:
     """
     k = _as_kernel(kernel)
     grid = _grid_shape(k, shape)
+    _refuse_too_large(math.prod(grid), f"a frequency grid of shape {grid}", itemsize=16, copies=3)
     padded = np.zeros(grid, dtype=k.dtype)
     padded[tuple(slice(0, n) for n in k.shape)] = k
     padded = np.roll(padded, shift=tuple(-(n // 2) for n in k.shape), axis=tuple(range(k.ndim)))

@@ -69,6 +69,20 @@ def _as_image(image: Any, name: str = "image") -> np.ndarray:
     return arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64, copy=False)
 
 
+def _refuse_too_large(n_elements: int, what: str) -> None:
+    """Raise before allocating if ~4 complex arrays of ``n_elements`` exceed ``MemAvailable`` (Linux)."""
+    need = int(n_elements) * 16 * 4
+    try:
+        with open("/proc/meminfo") as fh:
+            avail = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:"))
+    except (OSError, ValueError, StopIteration):
+        return
+    if need > avail:
+        raise FreqlensError(
+            f"{what} would need {need / 2**30:.1f} GiB of memory but {avail / 2**30:.1f} GiB is available"
+        )
+
+
 def _check_norm(norm: str) -> str:
     if norm not in _NORMS:
         raise FreqlensError(f"norm must be one of {_NORMS}, got {norm!r}")
@@ -456,6 +470,7 @@ def power_law_noise(
         raise FreqlensError(f"shape must be two integers >= 2, got {shape!r}")
     if not np.isfinite(alpha):
         raise FreqlensError(f"alpha must be finite, got {alpha!r}")
+    _refuse_too_large(int(shape[0]) * int(shape[1]), f"a {shape[0]}x{shape[1]} noise image")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     white = rng.standard_normal(tuple(int(n) for n in shape))
     rho = radial_frequency(white.shape, centred=False)
