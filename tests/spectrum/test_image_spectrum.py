@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.fft
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from freqlens.errors import FreqlensError
 from freqlens.spectrum import (
@@ -194,6 +196,20 @@ def test_convolution_theorem_holds(kind, xshape, kshape):
     assert check.spatial.shape == expected == check.spectral.shape
     assert check.holds() and check.max_abs_diff < 1e-10
     assert "holds" in str(check)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dims=st.lists(st.tuples(st.integers(1, 9), st.integers(1, 9)), min_size=1, max_size=2),
+    kind=st.sampled_from(["circular", "linear"]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_convolution_theorem_holds_for_any_shapes(dims, kind, seed):
+    xshape = tuple(max(a, b) for a, b in dims)  # the kernel never exceeds x (needed for circular)
+    kshape = tuple(min(a, b) for a, b in dims)
+    rng = np.random.default_rng(seed)
+    check = convolution_theorem(rng.standard_normal(xshape), rng.standard_normal(kshape), kind)
+    assert check.max_abs_diff < 1e-9
 
 
 def test_circular_convolution_wraps_around():
