@@ -506,7 +506,9 @@ def register(app: typer.Typer) -> None:
             try:
                 hits = scan_motif(seq, query, threshold=threshold, both_strands=not single_strand)
             except FreqlensError as exc:
-                raise FreqlensError(f"{name}: {exc}") from None
+                if fasta is None:
+                    raise
+                raise FreqlensError(f"record {name}: {exc}") from None
             total += len(hits)
             for h in hits:
                 site = seq[h.position:h.position + width]
