@@ -468,6 +468,7 @@ def _run_torch_conv(x: Any, kc: Any, plan: _Plan, boundary: str, cval: float) ->
 
 
 def _run_torch_fft(x: Any, kc: Any, plan: _Plan, boundary: str, cval: float) -> Any:
+    # Written here because torch has no fftconvolve; this keeps GPU tensors on their device and differentiable.
     import scipy.fft
     import torch
 
@@ -590,8 +591,8 @@ def _apply(x: Any, kernel: Any, *, flip: bool, op: str, mode: str | None, bounda
             # A CPU tensor outside autograd is a zero-copy numpy array: use the (much faster) numpy engines.
             import torch
 
-            kn = kernel.detach().resolve_conj().cpu().numpy() if _is_torch(kernel) else kernel
-            y = _apply(x.detach().resolve_conj().numpy(), kn, flip=flip, op=op, mode=mode, boundary=boundary,
+            kn = kernel.detach().resolve_conj().resolve_neg().cpu().numpy() if _is_torch(kernel) else kernel
+            y = _apply(x.detach().resolve_conj().resolve_neg().numpy(), kn, flip=flip, op=op, mode=mode, boundary=boundary,
                        cval=cval, stride=stride, dilation=dilation, pad=pad, same_pad=same_pad, axes=axes,
                        method=method)
             return torch.from_numpy(np.ascontiguousarray(y) if any(st < 0 for st in y.strides) else y)
