@@ -65,10 +65,12 @@ class Explanation:
         if np.array_equal(self.kernel, np.flip(self.kernel)):
             lines.append("(This kernel is symmetric under the flip, so convolution and correlation agree.)")
         shape = _shape(self.x.shape)
-        pads = " x ".join(f"({b}, {e})" for b, e in self.pads)
+        if any(b or e for b, e in self.pads):
+            pads = "padding " + " x ".join(f"({b}, {e})" for b, e in self.pads) + f" ({self.boundary})"
+        else:
+            pads = "no padding"
         lines.append(f"input {shape}, kernel {_shape(self.kernel.shape)}, stride {_tup(self.stride)}, "
-                     f"dilation {_tup(self.dilation)}, mode {self.mode!r}, padding {pads} ({self.boundary}) "
-                     f"-> output {_shape(self.output.shape)}")
+                     f"dilation {_tup(self.dilation)}, mode {self.mode!r}, {pads} -> output {_shape(self.output.shape)}")
         idx = ["i", "j"] if nd == 2 else ["i"]
         taps = ["u", "v"] if nd == 2 else ["u"]
         arg = ", ".join((f"{c}*{s}" if s != 1 else c) + " + " + (f"{t}*{d}" if d != 1 else t)
