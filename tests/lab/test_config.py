@@ -1,0 +1,60 @@
+import pytest
+
+from freqlens.errors import ConfigError
+from freqlens.lab.config import Config, parse_set
+from freqlens.lab.experiments import EXPERIMENTS, resolve_config
+
+
+def test_every_experiment_resolves_and_overrides_apply():
+    for name in EXPERIMENTS:
+        cfg = resolve_config(name)
+        assert cfg.experiment == name
+    cfg = resolve_config("fp1d", {"lr": "1e-3", "hidden": "64,64", "activation": "relu", "seeds": 2})
+    assert cfg.lr == 1e-3 and cfg.hidden == [64, 64] and cfg.activation == "relu" and cfg.seeds == 2
+
+
+def test_parse_set_types():
+    out = parse_set(["steps=100", "freqs=[1, 4]", "amps=1,0.5", "init=xavier", "init_std=0.1"])
+    assert out == {"steps": 100, "freqs": [1, 4], "amps": [1.0, 0.5], "init": "xavier", "init_std": 0.1}
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"lrr": 1}, "unknown config key 'lrr'"),
+    ({"lr": 0}, "lr must be"),
+    ({"lr": "abc"}, "lr expects a number"),
+    ({"hidden": [0]}, "hidden widths"),
+    ({"hidden": []}, "hidden must list"),
+    ({"steps": 10, "eval_every": 20}, "eval_every"),
+    ({"threshold": 0.0}, "threshold"),
+    ({"threshold": 1.0}, "threshold"),
+    ({"activation": "swish"}, "activation must be one of"),
+    ({"optimizer": "lbfgs"}, "optimizer must be one of"),
+    ({"freqs": [1, 60], "amps": [1, 1]}, "freqs must be integers"),
+    ({"amps": [1.0]}, "amps must have one value"),
+    ({"steps": 2.5}, "steps expects an integer"),
+    ({"seeds": 0}, "seeds must be"),
+    ({"device": "tpu"}, "device must be"),
+])
+def test_bad_overrides_name_the_problem(overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve_config("fp1d", overrides)
+
+
+def test_unknown_experiment():
+    with pytest.raises(ConfigError, match="unknown experiment 'nope'; available: fp1d"):
+        resolve_config("nope")
+
+
+def test_sweep_variants():
+    cfg = resolve_config("fp1d-freq-sweep")
+    variants = cfg.variants()
+    assert [lab for lab, _ in variants] == ["k=1", "k=2", "k=3", "k=4", "k=5"]
+    assert variants[3][1].freqs == [1, 4] and variants[3][1].amps == [1.0, 0.2]
+    assert variants[0][1].tracked == [1]
+    amp = resolve_config("fp1d-amp-sweep").variants()
+    assert amp[-1][1].amps == [1.0, 3.0] and amp[-1][1].freqs == [1, 4]
+
+
+def test_round_trip_through_dict():
+    cfg = resolve_config("fp1d-sparse", {"seed": 3})
+    assert Config.from_dict(cfg.to_dict()) == cfg

@@ -1,0 +1,90 @@
+import sqlite3
+
+import numpy as np
+import pytest
+
+import freqlens
+import freqlens.lab as lab
+from freqlens.errors import StoreError
+from freqlens.runs.store import RunStore
+
+
+def test_round_trip(runs_dir):
+    run = lab.run("fp1d", runs_dir=runs_dir, steps=200, eval_every=10, hidden=[32, 32], report=False)
+    again = freqlens.load_run(run.id, runs_dir=runs_dir)
+    by_path = freqlens.load_run(run.path)
+    assert again.status == by_path.status == "finished"
+    assert again.config == run.config and again.config["steps"] == 200
+    assert list(again.delta_f.index) == list(range(0, 201, 10))
+    assert list(again.delta_f.columns) == [1, 3, 5]
+    ev = again.evals(0)
+    assert ev["outputs"].shape == (21, 101)
+    # stored ΔF equals the ΔF recomputed from the stored outputs
+    from freqlens.lab.monitor import FrequencyMonitor
+
+    mon = FrequencyMonitor(ev["target"])
+    np.testing.assert_allclose(mon.record(200, ev["outputs"][-1])["delta_f"], again.delta_f.loc[200], rtol=1e-5)
+    assert (again.path / "member-00" / "final.pt").exists() and not (again.path / "member-00" / "checkpoint.pt").exists()
+    # prefix lookup
+    assert freqlens.load_run(run.id[:-2], runs_dir=runs_dir).id == run.id
+
+
+def test_foreign_and_broken_directories(tmp_path):
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"x")
+    with pytest.raises(StoreError, match="not a freqlens runs directory"):
+        RunStore(foreign)
+    assert sorted(p.name for p in foreign.iterdir()) == ["cat.jpg"]  # untouched
+
+    notdb = tmp_path / "notdb"
+    notdb.mkdir()
+    (notdb / "freqlens.sqlite").write_text("hello")
+    with pytest.raises(StoreError, match="not an SQLite file"):
+        RunStore(notdb)
+
+    other = tmp_path / "other"
+    other.mkdir()
+    con = sqlite3.connect(other / "freqlens.sqlite")
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="not a usable freqlens run index|belongs to something else"):
+        RunStore(other)
+
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    with pytest.raises(StoreError, match="not a directory"):
+        RunStore(afile)
+    with pytest.raises(StoreError, match="no runs directory"):
+        RunStore(tmp_path / "missing", create=False)
+
+
+def test_unknown_run(runs_dir):
+    RunStore(runs_dir)
+    with pytest.raises(StoreError, match="no run 'zzz'"):
+        freqlens.load_run("zzz", runs_dir=runs_dir)
+
+
+def test_env_var_sets_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("FREQLENS_RUNS_DIR", str(tmp_path / "envruns"))
+    run = lab.run("fp1d", steps=20, eval_every=10, hidden=[8], report=False)
+    assert run.path.parent == tmp_path / "envruns"
+
+
+def test_bad_config_creates_nothing(runs_dir):
+    with pytest.raises(freqlens.ConfigError):
+        lab.run("fp1d", runs_dir=runs_dir, lr=-1)
+    assert not runs_dir.exists()
+
+
+def test_divergence_marks_failed_and_keeps_records(runs_dir):
+    with pytest.raises(freqlens.DivergedError, match="diverged at step"):
+        lab.run("fp1d", runs_dir=runs_dir, optimizer="sgd", lr=10.0, activation="relu", steps=300, report=False)
+    store = RunStore(runs_dir, create=False)
+    (rid,) = store.list_runs()["id"]
+    run = freqlens.load_run(rid, runs_dir=runs_dir)
+    assert run.status == "failed" and "diverged" in run.message
+    assert len(run.delta_f) >= 1 and np.isfinite(run.delta_f.loc[0]).all()
+    with pytest.raises(StoreError, match="failed"):
+        lab.resume(rid, runs_dir=runs_dir)
