@@ -53,9 +53,13 @@ _CV2_BORDER = {"zero": 0, "reflect": 4, "symmetric": 2, "edge": 1}  # CONSTANT, 
 _CV2_DFT_AREA = 50
 _CV2_MAX_CHANNELS = 128  # CV_CN_MAX: 512 in OpenCV 4, 128 in OpenCV 5
 
-# Cost model for 'auto' (seconds per unit, measured on a 2-core x86 machine; only their ratios matter).
-_COST_DIRECT = 1.0e-9      # scipy.ndimage: per multiply-add
-_COST_FFT = 2.5e-9         # scipy.fft: per N*log2(N) of a real transform pair
+# Cost model for 'auto' (seconds, fitted on a 2-core x86 machine; only the ratios matter):
+#   direct sum (scipy.ndimage)  ~ _COST_DIRECT * outputs * (taps + 8)
+#   one FFT (scipy.signal)      ~ _COST_FFT * N * log2(N), N = product of the padded full lengths
+#   overlap-add (1 axis only)   ~ _COST_OA * N * (log2(2 K) + 4)
+_COST_DIRECT = 0.5e-9
+_COST_FFT = 1.5e-9
+_COST_OA = 1.2e-9
 _COST_TORCH_DIRECT = 1.0e-9  # torch engines (GPU tensors, autograd): conv per multiply-add ...
 _COST_TORCH_FFT = 10.0e-9    # ... and torch.fft per N*log2(N); torch's CPU FFT is slow, its conv has overhead
 
@@ -531,13 +535,19 @@ def _finite(a: np.ndarray) -> bool:
 
 
 def _direct_cost(plan: _Plan) -> float:
+    """Multiply-adds (plus a per-output overhead) of a direct sum over every stride-1 output."""
     padded = [n + b + e for n, (b, e) in zip(plan.lengths, plan.pads)]
-    return plan.batch * math.prod(max(n, p) for n, p in zip(plan.lengths, padded)) * plan.taps
+    return plan.batch * math.prod(max(n, p) for n, p in zip(plan.lengths, padded)) * (plan.taps + 8)
 
 
 def _fft_cost(plan: _Plan) -> float:
     size = plan.batch * math.prod(n + b + e + K - 1 for n, (b, e), K in zip(plan.lengths, plan.pads, plan.extent))
     return size * math.log2(max(size, 2))
+
+
+def _oa_cost(plan: _Plan) -> float:
+    size = plan.batch * math.prod(n + b + e + K - 1 for n, (b, e), K in zip(plan.lengths, plan.pads, plan.extent))
+    return size * (math.log2(2 * max(plan.extent)) + 4)
 
 
 def _numpy_engine(plan: _Plan, dtype: np.dtype, method: str) -> str:
@@ -551,11 +561,10 @@ def _numpy_engine(plan: _Plan, dtype: np.dtype, method: str) -> str:
         return "cv2" if cv2_ok and area < _CV2_DFT_AREA else "ndimage"
     if cv2_ok:
         return "cv2"  # measured fastest at every kernel size on 2-D float images (it picks its own DFT)
-    if _direct_cost(plan) * _COST_DIRECT <= _fft_cost(plan) * _COST_FFT:
-        return "ndimage"
-    # overlap-add pays off when the signal is much longer than the kernel on every convolved axis.
-    long_signal = all(n >= 8 * K for n, K in zip(plan.lengths, plan.extent))
-    return "oa" if long_signal else "fft"
+    costs = {"ndimage": _direct_cost(plan) * _COST_DIRECT, "fft": _fft_cost(plan) * _COST_FFT}
+    if len(plan.axes) == 1:  # scipy's overlap-add over several axes measured slower than one FFT
+        costs["oa"] = _oa_cost(plan) * _COST_OA
+    return min(costs, key=costs.get)  # type: ignore[arg-type]
 
 
 def _torch_engine(plan: _Plan, method: str) -> str:
