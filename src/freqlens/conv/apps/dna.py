@@ -94,6 +94,10 @@ def one_hot(sequence: str, *, unknown: Literal["uniform", "zeros"] = "uniform") 
 def reverse_complement(sequence: str) -> str:
     """Reverse complement of a DNA sequence (case kept, N stays N).
 
+    Notes
+    -----
+    ``rc(s)[i] = complement(s[L - 1 - i])`` with A<->T, C<->G: the other strand read 5' to 3'.
+
     Examples
     --------
     >>> reverse_complement("AACGTN")

@@ -203,7 +203,7 @@ def _autocorrelation_envelope(pulse: np.ndarray) -> np.ndarray:
     return auto / auto[pulse.size - 1]
 
 
-def compressed_width(pulse: np.ndarray) -> int:
+def _compressed_width(pulse: np.ndarray) -> int:
     """Full width at half maximum, in samples, of the envelope of the pulse's autocorrelation (>= 1)."""
     auto = _autocorrelation_envelope(pulse)
     centre = pulse.size - 1
@@ -307,7 +307,7 @@ def matched_filter(
         output = env / noise
 
     if min_separation is None:
-        distance = 2 * compressed_width(p)
+        distance = 2 * _compressed_width(p)
     else:
         distance = max(1, int(round(positive(min_separation, "min_separation") * rate)))
     idx, props = signal.find_peaks(output, height=t, distance=distance)

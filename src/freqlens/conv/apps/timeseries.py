@@ -99,7 +99,7 @@ def moving_average(
     return _window_mean(arr, np.ones(width), mode, ax, f"n={width}")
 
 
-def gaussian_kernel1d(sigma: float, truncate: float = 4.0) -> np.ndarray:
+def _gaussian_kernel1d(sigma: float, truncate: float = 4.0) -> np.ndarray:
     """Sampled Gaussian ``exp(-k**2 / (2 sigma**2))`` for ``|k| <= int(truncate * sigma + 0.5)``, summing to 1."""
     radius = int(truncate * sigma + 0.5)
     k = np.arange(-radius, radius + 1)
@@ -152,7 +152,7 @@ def gaussian_smooth(
     ax = _check_axis(arr, axis)
     s = positive(sigma, "sigma")
     t = positive(truncate, "truncate")
-    g = gaussian_kernel1d(s, t)
+    g = _gaussian_kernel1d(s, t)
     return _window_mean(arr, g, mode, ax, f"the Gaussian kernel (sigma={s:g}, truncate={t:g})")
 
 
@@ -317,6 +317,11 @@ def kde(
 
 def decay_kernel(half_life: float, dt: float, length: int) -> np.ndarray:
     """Fraction remaining ``k`` steps after an intake: ``2**(-k dt / half_life)``, ``k = 0..length-1``.
+
+    Notes
+    -----
+    First-order elimination, ``h[k] = exp(-ln 2 * k dt / half_life)``: the kernel that :func:`linear_response`
+    applies recursively when given ``half_life``.
 
     Examples
     --------
