@@ -246,8 +246,8 @@ def register(app: typer.Typer) -> None:
         finite = res.magnitude[np.isfinite(res.magnitude)]
         top = float(finite.max()) if finite.size else 0.0
         typer.echo(f"image: {label} ({_shape_text(img)})")
-        typer.echo(f"{operator} gradient magnitude: max {top:.4g}, mean {float(finite.mean()) if finite.size else 0:.4g}"
-                   " (grey levels per pixel)")
+        mean = float(finite.mean()) if finite.size else 0.0
+        typer.echo(f"{operator} gradient magnitude: max {top:.4g}, mean {mean:.4g} (grey levels per pixel)")
         if res.mask is not None:
             what = "the Otsu threshold" if thr == "otsu" else f"{thr:g}"
             typer.echo(f"edge pixels (magnitude > {what}): {100 * res.mask.mean():.1f} %")

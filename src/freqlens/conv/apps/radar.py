@@ -264,8 +264,9 @@ def matched_filter(
     The envelope ``|c + i H{c}|`` (Hilbert transform) removes the carrier oscillation. The noise standard
     deviation ``sigma`` of ``c`` is estimated robustly from the median of the envelope, which for noise alone is
     Rayleigh: ``median = sigma sqrt(2 ln 2)``; it is floored at ``1e-6`` times the largest envelope value (a
-    120 dB dynamic range), so that a noise-free return does not turn round-off into detections. Echoes are the local maxima of ``envelope / sigma`` above
-    ``threshold`` (:func:`scipy.signal.find_peaks`), delays quantised to whole samples.
+    120 dB dynamic range), so that a noise-free return does not turn round-off into detections. Echoes are the
+    local maxima of ``envelope / sigma`` above ``threshold`` (:func:`scipy.signal.find_peaks`), delays quantised
+    to whole samples.
 
     A strong echo also raises the output around it by its range sidelobes, ``A a(lag)``, where ``a`` is the
     normalised envelope of the pulse's autocorrelation (about -13 dB for an untapered linear chirp, -30 dB with
