@@ -479,12 +479,15 @@ def test_kernel_larger_than_input():
 # NaN and inf
 
 
-@pytest.mark.parametrize("shape,k", [((64, 64), 3), ((64, 64), 21), ((3000,), 400), ((20, 20, 20), 5)])
-def test_nan_stays_local_with_auto(shape, k):
-    x = rng.random(shape).astype(np.float32)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,k", [((64, 64), 3), ((64, 64), 7), ((64, 64), 8), ((64, 64), 11), ((64, 64), 12),
+                                     ((64, 64), 21), ((3000,), 400), ((20, 20, 20), 5)])
+def test_nan_stays_local_with_auto(shape, k, dtype):
+    """Around OpenCV's switch to its DFT (kernel area 50 for float64, 130 for float32) and for the FFT engines."""
+    x = rng.random(shape).astype(dtype)
     centre = tuple(n // 2 for n in shape)
     x[centre] = np.nan
-    w = rng.random((k,) * len(shape)).astype(np.float32) + 0.1  # all weights non-zero
+    w = rng.random((k,) * len(shape)).astype(dtype) + 0.1  # all weights non-zero
     y = convolve(x, w, mode="same")
     expected = np.zeros(shape, bool)
     # convolve, same_pad 'end': output i reads x[i - K//2 .. i + (K-1)//2] (the flipped kernel padded (K-1)//2 first)

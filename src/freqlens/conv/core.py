@@ -23,6 +23,7 @@ import math
 import operator
 import os
 from dataclasses import dataclass
+import functools
 from functools import cached_property
 from typing import Any, Literal
 
@@ -48,8 +49,8 @@ _NDIMAGE_MODE = {"zero": "constant", "constant": "constant", "reflect": "mirror"
 # OpenCV border codes (cv2.BORDER_*), written as numbers so importing this module does not import cv2.
 # filter2D rejects BORDER_WRAP, and its BORDER_CONSTANT is always 0: those cases are padded explicitly.
 _CV2_BORDER = {"zero": 0, "reflect": 4, "symmetric": 2, "edge": 1}  # CONSTANT, REFLECT_101, REFLECT, REPLICATE
-# filter2D switches to a tiled DFT at kernel areas of 130 (float32) / 50 (float64) on x86 and 50 elsewhere; a
-# DFT spreads a NaN/inf over a whole tile, so 'auto' checks finiteness from this area on.
+# filter2D switches to a tiled DFT at kernel areas of 130 (float32 with SSE3) or 50 (otherwise); a DFT spreads a
+# NaN/inf over a whole tile, so 'auto' checks finiteness from that area on.
 _CV2_DFT_AREA = 50
 _CV2_MAX_CHANNELS = 128  # CV_CN_MAX: 512 in OpenCV 4, 128 in OpenCV 5
 
@@ -550,6 +551,17 @@ def _oa_cost(plan: _Plan) -> float:
     return size * (math.log2(2 * max(plan.extent)) + 4)
 
 
+@functools.lru_cache(maxsize=4)
+def _cv2_dft_area(dtype: np.dtype) -> int:
+    """Kernel area from which cv2.filter2D uses its DFT (OpenCV's filter.dispatch.cpp rule, checked on 5.0)."""
+    if dtype == np.float32:
+        import cv2
+
+        if cv2.checkHardwareSupport(getattr(cv2, "CPU_SSE3", 4)):  # CV_CPU_SSE3 = 4 in cvdef.h
+            return 130
+    return _CV2_DFT_AREA
+
+
 def _numpy_engine(plan: _Plan, dtype: np.dtype, method: str) -> str:
     cv2_ok = len(plan.axes) == 2 and dtype.kind == "f"
     area = math.prod(plan.extent)
@@ -613,7 +625,7 @@ def _apply(x: Any, kernel: Any, *, flip: bool, op: str, mode: str | None, bounda
                       axes=axes, boundary=boundary, method=method)
     dtype = np.result_type(_lift_numpy(xa.dtype, "x"), _lift_numpy(ka.dtype, "kernel"))
     engine = _numpy_engine(plan, dtype, method)
-    if method == "auto" and (engine in ("fft", "oa") or (engine == "cv2" and math.prod(plan.extent) >= _CV2_DFT_AREA)):
+    if method == "auto" and (engine in ("fft", "oa") or (engine == "cv2" and math.prod(plan.extent) >= _cv2_dft_area(dtype))):
         # FFTs spread a NaN/inf over every output (OpenCV's DFT over a tile); a direct sum keeps it local.
         if not (_finite(xa) and _finite(ka)):
             engine = "ndimage"
