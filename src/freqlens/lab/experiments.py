@@ -30,13 +30,13 @@ EXPERIMENTS: dict[str, Experiment] = {
             "fp1d-sparse",
             "sin x + sin 5x learned from 60 samples, measured and drawn on a dense 1,000-point grid: the output "
             "follows the outline (k = 1) first and the oscillation (k = 5) much later.",
-            {"freqs": [1, 5], "amps": [1.0, 1.0], "n_train": 60, "n_eval": 1000, "steps": 6000},
+            {"freqs": [1, 5], "amps": [1.0, 1.0], "n_train": 60, "n_eval": 1000, "steps": 2500},
         ),
         Experiment(
             "fp1d-step",
             "a periodic step through three values (-1, 0.5, 1.5 on the thirds of the period), 1,000 samples: the "
             "output's |DFT| approaches the target's from low to high frequency (first 6 spectral peaks tracked).",
-            {"target": "step", "n_train": 1000, "steps": 8000, "max_tracked": 6, "eval_every": 20,
+            {"target": "step", "n_train": 1000, "steps": 3000, "max_tracked": 6, "eval_every": 20,
              "threshold": 0.1},
         ),
         Experiment(

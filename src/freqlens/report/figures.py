@@ -99,8 +99,9 @@ def spectra_figure(run):
     floor = max(y_hat.max() * 1e-5, 1e-12)
     for ax, s, i in zip(axes[0], steps, idx):
         h_hat = np.abs(dft(ev["outputs"][i]))[: kmax + 1]
-        ax.semilogy(ks, np.maximum(y_hat, floor), "o-", color="0.6", ms=3, lw=1.5, label="|ŷ_k| target")
-        ax.semilogy(ks, np.maximum(h_hat, floor), "s--", color="C3", ms=3, lw=1, label="|ĥ_k| network")
+        nz = y_hat > floor  # bins where the target has energy (zeros would draw a zig-zag to the floor)
+        ax.semilogy(ks[nz], y_hat[nz], "o", color="0.45", ms=5, mfc="none", label="|ŷ_k| target")
+        ax.semilogy(ks, np.maximum(h_hat, floor), ".-", color="C3", ms=4, lw=1, label="|ĥ_k| network")
         for k in freqs:
             ax.axvline(k, color="C0", alpha=0.15, lw=4)
         ax.set_title(f"step {s}")
