@@ -156,6 +156,27 @@ def test_auto_uses_opencv_for_2d_float_images(monkeypatch):
     assert calls
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128])
+@pytest.mark.parametrize("n,k", [(5000, 1), (5000, 7), (5000, 300), (777, 700), (40, 60)])
+def test_overlap_add_in_batches(monkeypatch, n, k, dtype):
+    """The 1-D overlap-add engine: many blocks, several batches, any axis, real and complex, full and valid."""
+    monkeypatch.setattr(core, "_OA_BATCH_SAMPLES", 4096)
+    r = np.random.default_rng(n + k)
+    x = r.standard_normal((3, n)).astype(dtype)
+    w = r.standard_normal(k).astype(dtype)
+    if np.iscomplexobj(x):
+        x = x + 1j * r.standard_normal((3, n))
+    for axis in (1, 0):
+        xa = x if axis == 1 else np.ascontiguousarray(x.T)
+        for mode in ("full", "valid", "same"):
+            if mode == "valid" and k > n:
+                continue
+            ref = ss.fftconvolve(xa, np.expand_dims(w, 1 - axis), mode=mode, axes=axis)
+            got = convolve(xa, w, mode=mode, axes=axis, method="overlap-add", same_pad="start")
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, ref, **{k_: 50 * v for k_, v in tol(dtype).items()})
+
+
 def test_engine_choice():
     def plan(xs, ks, mode="same"):
         return core._make_plan(xs, ks, mode=mode, stride=1, dilation=1, pad=None, same_pad="end", axes=None,
