@@ -169,7 +169,8 @@ def bench_1d(rounds: int, seconds: float = 600.0, ir_seconds: float = 3.0, fs: i
             t_torch: float | str = best_of({"x": lambda: F.conv1d(tx, th, padding=h.size - 1)}, 1)["x"] * (
                 x.size / part)
     except RuntimeError as exc:  # its CPU path unfolds every window: 171 GB even for a 0.1 s crop
-        t_torch = "fails: " + str(exc).split("you tried to allocate ")[-1].split(".")[0]
+        asked = str(exc).split("you tried to allocate ")[-1].split(" bytes")[0]
+        t_torch = f"fails: asks for {int(asked) / 1e9:.0f} GB" if asked.isdigit() else "fails"
     ours = convolve(x, h)
     with scipy.fft.set_workers(workers):
         ref = scipy.signal.oaconvolve(x, h)
