@@ -11,8 +11,8 @@ is what torch, TensorFlow, OpenCV ``filter2D`` and CNN textbooks call "convoluti
 on the input of this sliding window; :mod:`freqlens.conv.padding` holds the arithmetic.
 
 Engines (``method``): OpenCV ``filter2D`` for 2-D float images (it switches to a tiled DFT itself for kernels of
-about 12x12 and more), ``scipy.ndimage.correlate`` for other direct sums, ``scipy.signal.fftconvolve`` and
-``oaconvolve`` for FFT and overlap-add. Torch tensors come back as tensors on their device: a CPU tensor outside
+about 12x12 and more), ``scipy.ndimage.correlate`` for other direct sums, ``scipy.signal.fftconvolve`` for one
+FFT, and an overlap-add of its own along one axis (``scipy.signal.oaconvolve`` over several). Torch tensors come back as tensors on their device: a CPU tensor outside
 autograd is served by those numpy engines through a zero-copy view; a GPU tensor, or one that requires grad, is
 computed with ``torch.nn.functional.conv{1,2,3}d`` or ``torch.fft`` (differentiable, never leaves its device).
 """
@@ -769,9 +769,10 @@ _DOC = """{summary}
         Axes of ``x`` to convolve over, in the order of the kernel's axes; the kernel is applied to every slice
         along the other axes (e.g. ``axes=(0, 1)`` filters each channel of an ``(H, W, C)`` image).
     method : {{'auto', 'direct', 'fft', 'overlap-add'}}
-        Engine. ``'auto'`` picks the fastest (OpenCV ``filter2D`` for 2-D float images; a cost model between
-        ``scipy.ndimage`` direct sums, ``scipy.signal.fftconvolve`` and ``oaconvolve`` otherwise; torch ``conv``
-        or ``torch.fft`` for tensors, where ``'overlap-add'`` means one FFT). All engines agree to rounding.
+        Engine. ``'auto'`` picks the fastest (OpenCV ``filter2D`` for 2-D float images; otherwise a cost model
+        between ``scipy.ndimage`` direct sums, ``scipy.signal.fftconvolve`` and, along one axis, a batched
+        overlap-add with cache-sized blocks; torch ``conv`` or ``torch.fft`` for GPU/autograd tensors, where
+        ``'overlap-add'`` means one FFT). All engines agree to rounding.
 
     Returns
     -------
