@@ -6,9 +6,10 @@
 
 Each case runs in interleaved, shuffled rounds and reports each candidate's best round, the fairest figure on a
 shared machine; "paired median ratio" is the median over rounds of freqlens' time over the fastest peer's time in
-the same round, which is robust when other jobs load the machine. Peers that would take minutes (scipy.ndimage and torch with large kernels,
-numpy.convolve and torch on the 1-D case: direct sums of 10^10 to 10^12 multiply-adds) are timed on a crop and
-scaled by the work ratio; those figures are marked ``~`` and never count as the fastest peer.
+the same round, which is robust when other jobs load the machine. Peers that would take minutes (scipy.ndimage
+and torch with large kernels, numpy.convolve and torch on the 1-D case: direct sums of 10^10 to 10^12
+multiply-adds) are timed on a crop and scaled by the work ratio; those figures are marked ``~`` and never count as
+the fastest peer.
 
 Run: ``python benchmarks/bench_conv.py`` (about 3 minutes; ``--quick`` for fewer rounds).
 """
@@ -130,8 +131,8 @@ def bench_2d(sizes: list[int], rounds: int, n: int = 2048) -> list[str]:
             return fmt(times[name]) if name in times else fmt(estimated[name], estimated=True)
 
         rows.append(f"| {k} | {fmt(times['freqlens'])} | {cell('cv2')} | {cell('signal')} | {cell('ndimage')} | "
-                    f"{cell('torch')} | {names[fastest]} | **{times['freqlens'] / peers[fastest]:.2f}** | {paired:.2f} | "
-                    f"{diff:.1e} |")
+                    f"{cell('torch')} | {names[fastest]} | **{times['freqlens'] / peers[fastest]:.2f}** | "
+                    f"{paired:.2f} | {diff:.1e} |")
         print(rows[-1], flush=True)
     return rows
 

@@ -27,7 +27,9 @@ _GROUP_HELP = """Convolve an image with a catalogue kernel, or explain a small c
   freqlens conv explain          (the textbook 5x5 input, 3x3 kernel)
   freqlens conv explain --input "1,2,3;4,5,6;7,8,9" --kernel "1,0;0,-1"
 
-`freqlens conv IMAGE ...` is short for `freqlens conv apply IMAGE ...`. Kernels are applied as written (cross-correlation, like cv2.filter2D and torch); --flip flips them (true convolution).
+`freqlens conv IMAGE ...` is short for `freqlens conv apply IMAGE ...`. \
+Kernels are applied as written (cross-correlation, like cv2.filter2D and torch); \
+--flip flips them (true convolution).
 """
 
 

@@ -12,9 +12,10 @@ on the input of this sliding window; :mod:`freqlens.conv.padding` holds the arit
 
 Engines (``method``): OpenCV ``filter2D`` for 2-D float images (it switches to a tiled DFT itself for kernels of
 about 12x12 and more), ``scipy.ndimage.correlate`` for other direct sums, ``scipy.signal.fftconvolve`` for one
-FFT, and an overlap-add of its own along one axis (``scipy.signal.oaconvolve`` over several). Torch tensors come back as tensors on their device: a CPU tensor outside
-autograd is served by those numpy engines through a zero-copy view; a GPU tensor, or one that requires grad, is
-computed with ``torch.nn.functional.conv{1,2,3}d`` or ``torch.fft`` (differentiable, never leaves its device).
+FFT, and an overlap-add of its own along one axis (``scipy.signal.oaconvolve`` over several). Torch tensors come
+back as tensors on their device: a CPU tensor outside autograd is served by those numpy engines through a
+zero-copy view; a GPU tensor, or one that requires grad, is computed with ``torch.nn.functional.conv{1,2,3}d`` or
+``torch.fft`` (differentiable, never leaves its device).
 """
 
 from __future__ import annotations
@@ -208,7 +209,8 @@ def _make_plan(x_shape: tuple[int, ...], k_shape: tuple[int, ...], *, mode: str 
     elif mode == "valid":
         pads = ((0, 0),) * n_axes
     else:
-        pads = tuple(same_pads(n, K, s, same_pad) for n, K, s in zip(lengths, extents, strides))  # type: ignore[arg-type]
+        extra: Any = same_pad
+        pads = tuple(same_pads(n, K, s, extra) for n, K, s in zip(lengths, extents, strides))
     for ax, n, K, (b, e) in zip(axes_t, lengths, extents, pads):
         if n + b + e < K:
             what = f"the input length {n}" if b + e == 0 else f"the padded input length {n} + {b} + {e} = {n + b + e}"
@@ -670,9 +672,9 @@ def _apply(x: Any, kernel: Any, *, flip: bool, op: str, mode: str | None, bounda
             import torch
 
             kn = kernel.detach().resolve_conj().resolve_neg().cpu().numpy() if _is_torch(kernel) else kernel
-            y = _apply(x.detach().resolve_conj().resolve_neg().numpy(), kn, flip=flip, op=op, mode=mode, boundary=boundary,
-                       cval=cval, stride=stride, dilation=dilation, pad=pad, same_pad=same_pad, axes=axes,
-                       method=method)
+            xn = x.detach().resolve_conj().resolve_neg().numpy()
+            y = _apply(xn, kn, flip=flip, op=op, mode=mode, boundary=boundary, cval=cval, stride=stride,
+                       dilation=dilation, pad=pad, same_pad=same_pad, axes=axes, method=method)
             return torch.from_numpy(np.ascontiguousarray(y) if any(st < 0 for st in y.strides) else y)
         return _apply_torch(x, kernel, flip=flip, op=op, mode=mode, boundary=boundary, cval=cval, stride=stride,
                             dilation=dilation, pad=pad, same_pad=same_pad, axes=axes, method=method)
@@ -682,7 +684,8 @@ def _apply(x: Any, kernel: Any, *, flip: bool, op: str, mode: str | None, bounda
                       axes=axes, boundary=boundary, method=method)
     dtype = np.result_type(_lift_numpy(xa.dtype, "x"), _lift_numpy(ka.dtype, "kernel"))
     engine = _numpy_engine(plan, dtype, method)
-    if method == "auto" and (engine in ("fft", "oa") or (engine == "cv2" and math.prod(plan.extent) >= _cv2_dft_area(dtype))):
+    uses_dft = engine in ("fft", "oa") or (engine == "cv2" and math.prod(plan.extent) >= _cv2_dft_area(dtype))
+    if method == "auto" and uses_dft:
         # FFTs spread a NaN/inf over every output (OpenCV's DFT over a tile); a direct sum keeps it local.
         if not (_finite(xa) and _finite(ka)):
             engine = "ndimage"

@@ -70,14 +70,16 @@ class Explanation:
         else:
             pads = "no padding"
         lines.append(f"input {shape}, kernel {_shape(self.kernel.shape)}, stride {_tup(self.stride)}, "
-                     f"dilation {_tup(self.dilation)}, mode {self.mode!r}, {pads} -> output {_shape(self.output.shape)}")
+                     f"dilation {_tup(self.dilation)}, mode {self.mode!r}, {pads} "
+                     f"-> output {_shape(self.output.shape)}")
         idx = ["i", "j"] if nd == 2 else ["i"]
         taps = ["u", "v"] if nd == 2 else ["u"]
         arg = ", ".join((f"{c}*{s}" if s != 1 else c) + " + " + (f"{t}*{d}" if d != 1 else t)
                         for c, t, s, d in zip(idx, taps, self.stride, self.dilation))
         xname = "x_padded" if any(b or e for b, e in self.pads) else "x"
         kname = "flip(k)" if self.flip else "k"
-        lines.append(f"out[{', '.join(idx)}] = sum over {', '.join(taps)} of {xname}[{arg}] * {kname}[{', '.join(taps)}]")
+        at, over = ", ".join(idx), ", ".join(taps)
+        lines.append(f"out[{at}] = sum over {over} of {xname}[{arg}] * {kname}[{over}]")
         lines.append("")
         blocks = [("input x", self.x)]
         if any(b or e for b, e in self.pads):

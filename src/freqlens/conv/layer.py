@@ -158,8 +158,9 @@ def conv_layer(x: Any, w: Any, bias: Any = None, *, stride: int | tuple[int, ...
     # Memory, before allocating: output, padded input and the unfolded patches of one sample (torch's CPU path).
     itemsize = torch.empty((), dtype=dtype).element_size()
     outs = [(n + b + e - K) // s + 1 for n, (b, e), K, s in zip(lengths, pads, extents, strides)]
+    padded = math.prod(n + b + e for n, (b, e) in zip(lengths, pads))
     refuse_if_too_big({"output": n_batch * c_out * math.prod(outs) * itemsize,
-                       "padded input": n_batch * c_in * math.prod(n + b + e for n, (b, e) in zip(lengths, pads)) * itemsize,
+                       "padded input": n_batch * c_in * padded * itemsize,
                        "unfolded patches": c_in * math.prod(ksize) * math.prod(outs) * itemsize},
                       "conv_layer", device=xt.device)
     xt, wt = xt.to(dtype), wt.to(dtype)

@@ -127,7 +127,8 @@ class Padding:
             out = -(-n // s)
             raw = (out - 1) * s + K - n
             lines.append(f"  TensorFlow SAME: out = ceil(n / s) = ceil({n} / {s}) = {out}")
-            lines.append(f"  total = max((out - 1) * s + K - n, 0) = max({out - 1} * {s} + {K} - {n}, 0) = {max(raw, 0)}")
+            lines.append(f"  total = max((out - 1) * s + K - n, 0) = max({out - 1} * {s} + {K} - {n}, 0) = "
+                         f"{max(raw, 0)}")
             lines.append(f"  before = total // 2 = {self.before}, after = total - before = {self.after}"
                          + (" (the odd sample goes at the end)" if self.after > self.before else ""))
         elif self.scheme == "same-torch":
