@@ -88,3 +88,22 @@ def test_divergence_marks_failed_and_keeps_records(runs_dir):
     assert len(run.delta_f) >= 1 and np.isfinite(run.delta_f.loc[0]).all()
     with pytest.raises(StoreError, match="failed"):
         lab.resume(rid, runs_dir=runs_dir)
+
+
+def _open_store(path):
+    store = RunStore(path)
+    store.close()
+    return True
+
+
+def test_concurrent_first_use_of_a_runs_directory(tmp_path):
+    """Several processes creating the same new runs directory at once all succeed (no half-made index)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    for i in range(3):
+        target = tmp_path / f"runs{i}"
+        with ProcessPoolExecutor(4) as pool:
+            assert all(pool.map(_open_store, [target] * 8))
+        con = sqlite3.connect(target / "freqlens.sqlite")
+        assert dict(con.execute("SELECT key, value FROM meta")) == {"schema": "freqlens-runs", "version": "1"}
+        con.close()

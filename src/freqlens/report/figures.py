@@ -118,7 +118,7 @@ def heatmap_figure(run):
     conv = run.convergence_steps
     if run.is_sweep:
         rows = [(lab, k) for lab, k in df.columns]
-        labels = [f"{lab}: k={k}" for lab, k in rows]
+        labels = [f"{run.config['sweep']} sweep {lab} · ΔF at k={k}" for lab, k in rows]
         conv_at = [conv.get(lab, {}).get(k) for lab, k in rows]
     else:
         rows = list(df.columns)

@@ -93,19 +93,28 @@ class RunStore:
 
     # -- connection ----------------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
-        fresh = not self.index.exists()
-        if not fresh:
+        header = b""
+        if self.index.exists():
             with open(self.index, "rb") as fh:
-                if fh.read(16) != b"SQLite format 3\x00":
-                    raise StoreError(f"{self.index} is not a freqlens run index (not an SQLite file)")
+                header = fh.read(16)
+        magic = b"SQLite format 3\x00"
+        if header != magic[: len(header)]:
+            raise StoreError(f"{self.index} is not a freqlens run index (not an SQLite file)")
         try:
             conn = sqlite3.connect(self.index, timeout=30.0, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            if fresh:
-                conn.executescript(_SCHEMA)
-                conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                                 [("schema", SCHEMA_NAME), ("version", str(SCHEMA_VERSION))])
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "meta" not in tables and not tables:
+                # a new index, perhaps being created by another process at this moment: the write lock
+                # serialises the creators, and whoever comes second finds the tables and adds nothing
+                conn.execute("BEGIN IMMEDIATE")
+                if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+                    for stmt in filter(str.strip, _SCHEMA.split(";")):
+                        conn.execute(stmt)
+                    conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                                     [("schema", SCHEMA_NAME), ("version", str(SCHEMA_VERSION))])
+                conn.execute("COMMIT")
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.index} is not a usable freqlens run index ({exc})") from None
