@@ -38,7 +38,7 @@ from freqlens.conv import convolve
 def best_of(funcs: dict[str, Callable[[], object]], rounds: int, budget: float = 0.0) -> dict[str, float]:
     """Best wall time (s) of each function over interleaved, shuffled rounds, after one warm-up call each.
 
-    Every function runs at least ``rounds`` times; with ``budget`` (s), a fast function runs up to 200 times or
+    Every function runs at least ``rounds`` times; with ``budget`` (s), a fast function runs up to 400 times or
     until about ``budget`` seconds are spent on it, which finds the quiet moments of a shared machine. The
     functions still present in a round run in a random order.
     """
@@ -47,7 +47,7 @@ def best_of(funcs: dict[str, Callable[[], object]], rounds: int, budget: float =
         t0 = time.perf_counter()
         f()
         warm[name] = time.perf_counter() - t0
-    runs = {name: max(rounds, min(200, int(budget / max(t, 1e-6)))) if budget > 0 else rounds
+    runs = {name: max(rounds, min(400, int(budget / max(t, 1e-6)))) if budget > 0 else rounds
             for name, t in warm.items()}
     samples: dict[str, list[float]] = {name: [] for name in funcs}
     shuffle = random.Random(0).shuffle
