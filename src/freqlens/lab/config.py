@@ -49,6 +49,7 @@ class Config:
     seeds: int = 1  # independently initialised models (seed, seed+1, ...)
     dtype: str = "float32"
     device: str = "auto"  # "auto" = cuda if available else cpu
+    threads: int = 0  # CPU threads for torch while training; 0 = torch's default (all cores)
     # --- measurement --------------------------------------------------------------------------------------
     eval_every: int = 10
     checkpoint_every: int = 500
@@ -118,6 +119,8 @@ class Config:
             raise ConfigError(f"init_std must be >= 0 (0 = 1/sqrt(first width)), got {self.init_std}")
         _positive_int("steps", self.steps)
         _positive_int("seeds", self.seeds)
+        if self.threads < 0:
+            raise ConfigError(f"threads must be >= 0 (0 = torch's default), got {self.threads}")
         _positive_int("eval_every", self.eval_every)
         if self.eval_every > self.steps:
             raise ConfigError(f"eval_every ({self.eval_every}) must be <= steps ({self.steps})")

@@ -157,6 +157,7 @@ def convergence_figure(run):
                 if np.isnan(mi):
                     ax.annotate("not converged", (xi, 1), fontsize=7, rotation=90, color=colour)
         cfg = run.config
+        ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.set_xlabel("k (frequency of the second component)" if cfg["sweep"] == "freq"
                       else f"a (amplitude of sin {cfg['high_freq']}x)")
         ax.set_yscale("log")

@@ -206,6 +206,9 @@ def _train_member(store: RunStore, run_id: str, folder: Path, m: Member, bar, n_
             torch.save(state, tmp)
         store.update_member(run_id, m.index, step=step)
 
+    threads_before = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     try:
         fit(model, opt, x, y, steps=cfg.steps, start_step=start, eval_every=cfg.eval_every, on_eval=on_eval,
             checkpoint_every=cfg.checkpoint_every, on_checkpoint=on_checkpoint)
@@ -213,6 +216,8 @@ def _train_member(store: RunStore, run_id: str, folder: Path, m: Member, bar, n_
         save_evals()
         store.update_member(run_id, m.index, status="failed", step=last[0])
         raise
+    finally:
+        torch.set_num_threads(threads_before)
     wall = wall_before + time.perf_counter() - t_start
     save_evals()
     with atomic_path(folder / "final.pt") as tmp:
