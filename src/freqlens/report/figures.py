@@ -160,7 +160,11 @@ def convergence_figure(run):
         ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.set_xlabel("k (frequency of the second component)" if cfg["sweep"] == "freq"
                       else f"a (amplitude of sin {cfg['high_freq']}x)")
-        ax.set_yscale("log")
+        finite = [v for v in (*sw["low_step"], *sw["high_step"]) if v is not None and not np.isnan(v) and v > 0]
+        if finite:
+            ax.set_yscale("log")
+        else:
+            ax.text(0.5, 0.5, "no component converged within the run", transform=ax.transAxes, ha="center")
         ax.legend()
     else:
         ks = sorted(conv["k"].unique())

@@ -73,13 +73,14 @@ class RunStore:
             if not create:
                 raise StoreError(f"no runs directory at {self.root} (set --runs-dir or {ENV_VAR})")
             try:
-                self.root.mkdir(parents=True)
+                self.root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create runs directory {self.root}: {exc.strerror}") from None
         if not os.access(self.root, os.R_OK | os.X_OK):
             raise StoreError(f"runs directory {self.root} is not readable")
         if not self.index.exists():
-            foreign = [p.name for p in self.root.iterdir() if not p.name.startswith(".")]
+            ours = {INDEX_NAME + sfx for sfx in ("", "-wal", "-shm", "-journal")}  # another process creating it
+            foreign = [p.name for p in self.root.iterdir() if not p.name.startswith(".") and p.name not in ours]
             if foreign:
                 raise StoreError(f"{self.root} is not a freqlens runs directory (no {INDEX_NAME}, but it holds "
                                  f"{len(foreign)} other entries, e.g. {foreign[0]!r}); choose another --runs-dir")
@@ -89,7 +90,14 @@ class RunStore:
                 raise StoreError(f"runs directory {self.root} is not writable")
         elif not os.access(self.index, os.R_OK):
             raise StoreError(f"run index {self.index} is not readable")
-        self._conn = self._connect()
+        for attempt in range(50):
+            try:
+                self._conn = self._connect()
+                break
+            except sqlite3.OperationalError:  # "database is locked" while another process converts it to WAL
+                if attempt == 49:
+                    raise StoreError(f"run index {self.index} stays locked by another process") from None
+                time.sleep(0.1)
 
     # -- connection ----------------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -116,6 +124,10 @@ class RunStore:
                                      [("schema", SCHEMA_NAME), ("version", str(SCHEMA_VERSION))])
                 conn.execute("COMMIT")
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                raise
+            raise StoreError(f"{self.index} is not a usable freqlens run index ({exc})") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.index} is not a usable freqlens run index ({exc})") from None
         if meta.get("schema") != SCHEMA_NAME:
