@@ -27,6 +27,8 @@ from freqlens.lab.targets import grids, target_values
 from freqlens.lab.train import fit, make_optimizer
 from freqlens.runs.store import RunStore
 
+FLUSH_SECONDS = 1.0  # metrics reach the index at least this often (and at every checkpoint)
+
 
 def resolve_device(spec: str) -> torch.device:
     """``"auto"`` → CUDA when available, else CPU; an explicit device must exist."""
@@ -131,8 +133,13 @@ def _execute(store: RunStore, run_id: str, cfg: Config, *, quiet: bool) -> None:
     except DivergedError as exc:
         store.set_status(run_id, "failed", message=f"diverged: {exc}", wall_time=time.perf_counter() - t0)
         raise DivergedError(f"run {run_id}: {exc}; recorded data kept, run marked failed") from None
-    except BaseException:
+    except BaseException as exc:
         store.set_status(run_id, "interrupted", message="interrupted; `freqlens resume` completes it")
+        if isinstance(exc, KeyboardInterrupt):
+            import sys
+
+            print(f"freqlens: interrupted: run {run_id} keeps everything up to its last checkpoint; "
+                  f"`freqlens resume {run_id}` completes it", file=sys.stderr)
         raise
     finally:
         bar.close()
@@ -177,6 +184,8 @@ def _train_member(store: RunStore, run_id: str, folder: Path, m: Member, bar, n_
 
     t_start = time.perf_counter()
     last = [start]
+    pending: list = []  # metrics measured since the last write to the index
+    flushed = [t_start]
     lo, hi = freqs.index(min(freqs)), freqs.index(max(freqs))
 
     def on_eval(step: int, out: torch.Tensor, loss: float) -> None:
@@ -184,21 +193,26 @@ def _train_member(store: RunStore, run_id: str, folder: Path, m: Member, bar, n_
             with torch.no_grad():
                 out = model(x_eval)
         rec = monitor.record(step, out, loss)
-        store.add_metrics(run_id, m.index, step, {
-            "loss": {"mse": loss},
-            "delta_f": dict(zip(freqs, rec["delta_f"].tolist())),
-            "delta_f_mag": dict(zip(freqs, rec["delta_f_mag"].tolist())),
-        })
+        pending.append((step, {"loss": {"mse": loss}, "delta_f": dict(zip(freqs, rec["delta_f"].tolist())),
+                               "delta_f_mag": dict(zip(freqs, rec["delta_f_mag"].tolist()))}))
+        if time.perf_counter() - flushed[0] > FLUSH_SECONDS:
+            flush()
         bar.update(step - last[0])
         last[0] = step
         bar.set_postfix_str(f"loss={loss:.2e} ΔF(k={freqs[lo]})={rec['delta_f'][lo]:.3f} "
                             f"ΔF(k={freqs[hi]})={rec['delta_f'][hi]:.3f}", refresh=False)
+
+    def flush() -> None:
+        store.add_metrics(run_id, m.index, pending)
+        pending.clear()
+        flushed[0] = time.perf_counter()
 
     def save_evals() -> None:
         with atomic_path(evals_path) as tmp:
             np.savez(tmp, x=x_eval_np, **monitor.state_dict())
 
     def on_checkpoint(step: int) -> None:
+        flush()
         save_evals()  # arrays first: they may run ahead of the checkpoint, never behind it
         state = {"step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
                  "rng": torch.get_rng_state(), "wall_time": wall_before + time.perf_counter() - t_start}
@@ -213,12 +227,17 @@ def _train_member(store: RunStore, run_id: str, folder: Path, m: Member, bar, n_
         fit(model, opt, x, y, steps=cfg.steps, start_step=start, eval_every=cfg.eval_every, on_eval=on_eval,
             checkpoint_every=cfg.checkpoint_every, on_checkpoint=on_checkpoint)
     except DivergedError:
+        flush()
         save_evals()
         store.update_member(run_id, m.index, status="failed", step=last[0])
+        raise
+    except BaseException:
+        flush()  # Ctrl-C: keep what was measured (a resume drops what lies past the checkpoint)
         raise
     finally:
         torch.set_num_threads(threads_before)
     wall = wall_before + time.perf_counter() - t_start
+    flush()
     save_evals()
     with atomic_path(folder / "final.pt") as tmp:
         torch.save(model.state_dict(), tmp)

@@ -9,7 +9,7 @@ Layout of a runs directory::
       <run-id>/report.html     + figures/*.png
 
 The store knows names and shapes, not how numbers were computed. Metrics are appended as they are measured
-(WAL journal, so a commit costs microseconds); a killed process leaves everything committed intact.
+in small batches (WAL journal); a killed process leaves everything committed intact.
 """
 
 from __future__ import annotations
@@ -218,10 +218,12 @@ class RunStore:
                    (status, step, wall_time, None if freqs is None else json.dumps(freqs), run_id, member))
 
     # -- metrics -------------------------------------------------------------------------------------------
-    def add_metrics(self, run_id: str, member: int, step: int, values: dict[str, dict[str, float]]) -> None:
-        """Append ``{name: {key: value}}`` measured at ``step`` (one transaction)."""
+    def add_metrics(self, run_id: str, member: int, records: list[tuple[int, dict[str, dict[str, float]]]]) -> None:
+        """Append ``[(step, {name: {key: value}}), ...]`` measured for ``member`` (one transaction)."""
         rows = [(run_id, member, step, name, str(key), float(v))
-                for name, kv in values.items() for key, v in kv.items()]
+                for step, values in records for name, kv in values.items() for key, v in kv.items()]
+        if not rows:
+            return
         with self._conn:
             self._exec("BEGIN")
             self._conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", rows)
