@@ -6,7 +6,6 @@ import shutil
 import pytest
 
 import freqlens.lab as lab
-from freqlens.report import build_report
 from freqlens.report.figures import FIGURES, snapshot_steps
 
 

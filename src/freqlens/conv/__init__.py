@@ -6,10 +6,7 @@ from freqlens.conv.explain import explain
 from freqlens.conv.layer import conv_layer
 from freqlens.conv.padding import Padding, padding_for
 
-_CORE_EXPORTS = ["Padding", "conv_layer", "convolve", "correlate", "explain", "padding_for"]
 # --- convolution core -- end ---
-
-__all__ = [*_CORE_EXPORTS]
 
 # --- kernels, frequency responses, filters (conv/kernels.py, response.py, filters.py) ---
 from freqlens.conv import kernels  # noqa: E402
@@ -41,7 +38,8 @@ from freqlens.conv.apps import (  # noqa: E402
     sharpen,
 )
 
-__all__ += [
+__all__ = [
+    "Padding", "conv_layer", "convolve", "correlate", "explain", "padding_for",
     "FilterDesign", "FilterResponse", "FrequencyResponse", "KERNELS", "bandpass", "bandstop", "design_filter",
     "filter_response", "frequency_filter", "frequency_mask", "frequency_response", "get_kernel", "highpass",
     "kernels", "lowpass", "plot_response",

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from freqlens.conv.padding import _positive_int, same_pads
+from freqlens._memory import available_memory
 
 Mode = Literal["full", "same", "valid"]
 Boundary = Literal["zero", "constant", "reflect", "symmetric", "edge", "wrap"]
@@ -222,21 +223,6 @@ def _make_plan(x_shape: tuple[int, ...], k_shape: tuple[int, ...], *, mode: str 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Memory: estimate before allocating, refuse what the machine cannot hold.
-
-
-def available_memory() -> int:
-    """Bytes of RAM available to a new allocation (``MemAvailable`` of /proc/meminfo, else free pages)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # not POSIX: no way to know, do not refuse
-        return 1 << 62
 
 
 def _estimate_bytes(plan: _Plan, itemsize: int, engine: str, convert: bool) -> dict[str, int]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 import types
 import typing
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from freqlens.errors import FreqlensError
+from freqlens._memory import available_memory
 
 __all__ = [
     "KERNELS",
@@ -101,26 +101,13 @@ def _ndim(ndim: Any, allowed: tuple[int, ...] = (1, 2)) -> int:
     return int(ndim)
 
 
-def _available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux), or None if unknown."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def _refuse_too_large(n_elements: int, what: str, *, itemsize: int = 8, copies: int = 2) -> None:
     """Raise before allocating ``copies`` arrays of ``n_elements`` if that exceeds the available memory."""
     need = int(n_elements) * itemsize * copies
-    avail = _available_memory()
-    if avail is not None and need > avail:
+    avail = available_memory()
+    if need > avail:
         raise FreqlensError(
             f"{what} would need {need / 2**30:.1f} GiB of memory but {avail / 2**30:.1f} GiB is available; "
             "use a smaller size"

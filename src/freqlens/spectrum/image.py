@@ -26,6 +26,7 @@ import scipy.signal
 
 from freqlens.errors import FreqlensError
 from freqlens.spectrum.dft import _NORMS, _to_numpy, frequencies
+from freqlens._memory import available_memory
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -72,11 +73,7 @@ def _as_image(image: Any, name: str = "image") -> np.ndarray:
 def _refuse_too_large(n_elements: int, what: str) -> None:
     """Raise before allocating if ~4 complex arrays of ``n_elements`` exceed ``MemAvailable`` (Linux)."""
     need = int(n_elements) * 16 * 4
-    try:
-        with open("/proc/meminfo") as fh:
-            avail = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:"))
-    except (OSError, ValueError, StopIteration):
-        return
+    avail = available_memory()
     if need > avail:
         raise FreqlensError(
             f"{what} would need {need / 2**30:.1f} GiB of memory but {avail / 2**30:.1f} GiB is available"

@@ -7,12 +7,12 @@ would have been accepted, so the CLI can print it as one line.
 from __future__ import annotations
 
 import math
-import os
 from numbers import Real
 
 import numpy as np
 
 from freqlens.errors import FreqlensError
+from freqlens._memory import available_memory
 
 __all__ = ["as_real_array", "check_memory", "positive", "probability", "available_memory"]
 
@@ -59,19 +59,6 @@ def probability(value, name: str) -> float:
     return float(value)
 
 
-def available_memory() -> int:
-    """Bytes of memory the OS reports as available (``MemAvailable``), or the physical total as a fallback."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 1 << 62
 
 
 def check_memory(n_values: float, what: str, *, copies: float = 4.0) -> None:
