@@ -1,4 +1,4 @@
-"""CLI of the convolution applications: edges, blur, sharpen, reverb, smooth, matched, motif, match.
+"""CLI of the convolution applications: edges, blur, sharpen, reverb, smooth, kde, dose, matched, motif, match.
 
 Every command parses, calls :mod:`freqlens.conv.apps`, prints and writes through :mod:`freqlens.io` (atomic:
 a failed command never leaves a half-written file and never replaces an existing output). Bad input raises
@@ -150,6 +150,24 @@ def _column_index(header: Optional[List[str]], n_cols: int, column: Optional[str
 
 
 # --- motif helpers -----------------------------------------------------------------------------------------------
+
+def _read_column(path: Path, column: Optional[str]):
+    """``(header, rows, delimiter, column index, float values)`` of one numeric column of a table."""
+    header, rows, delim = _read_table(path)
+    n_cols = len(rows[0])
+    for i, r in enumerate(rows):
+        if len(r) != n_cols:
+            raise FreqlensError(f"data row {i + 1} has {len(r)} columns, the first has {n_cols}")
+    col = _column_index(header, n_cols, column)
+    values = np.empty(len(rows))
+    for i, r in enumerate(rows):
+        cell = r[col]
+        try:
+            values[i] = float(cell) if cell != "" else np.nan
+        except ValueError:
+            raise FreqlensError(f"data row {i + 1}, column {col}: {cell!r} is not a number") from None
+    return header, rows, delim, col, values
+
 
 def _read_fasta(path: Path) -> List[Tuple[str, str]]:
     if not path.is_file():
@@ -379,19 +397,7 @@ def register(app: typer.Typer) -> None:
                 raise FreqlensError(f"--alpha is for --method exponential, not {method}")
             if width is None:
                 raise FreqlensError(f"--method {method} needs --width")
-        header, rows, delim = _read_table(table)
-        n_cols = len(rows[0])
-        for i, r in enumerate(rows):
-            if len(r) != n_cols:
-                raise FreqlensError(f"data row {i + 1} has {len(r)} columns, the first has {n_cols}")
-        col = _column_index(header, n_cols, column)
-        values = np.empty(len(rows))
-        for i, r in enumerate(rows):
-            cell = r[col]
-            try:
-                values[i] = float(cell) if cell != "" else np.nan
-            except ValueError:
-                raise FreqlensError(f"data row {i + 1}, column {col}: {cell!r} is not a number") from None
+        header, rows, delim, col, values = _read_column(table, column)
         if method == "moving":
             if width != int(width):
                 raise FreqlensError(f"--width for a moving average must be a whole number, got {width:g}")
@@ -410,6 +416,80 @@ def register(app: typer.Typer) -> None:
         _write_text(buf.getvalue(), output)
         if output is not None:
             typer.echo(f"smoothed {len(rows)} rows ({method}); wrote {output}")
+
+    @app.command("kde")
+    def kde_cmd(
+        table: Path = typer.Argument(..., help="CSV/TSV file or a plain column of numbers ('-' = stdin)."),
+        column: Optional[str] = typer.Option(None, "--column", help="Column name or 0-based index (default last)."),
+        bandwidth: str = typer.Option("scott", "--bandwidth", help="Kernel sigma in data units, scott or silverman."),
+        points: int = typer.Option(512, "--points", help="Grid points of the estimate."),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output CSV x,density (default: stdout)."),
+    ) -> None:
+        """Kernel density estimate of one column by convolving its histogram with a Gaussian; prints x,density."""
+        from freqlens.conv.apps.timeseries import kde
+
+        if bandwidth in ("scott", "silverman"):
+            bw: object = bandwidth
+        else:
+            try:
+                bw = float(bandwidth)
+            except ValueError:
+                raise FreqlensError(f"--bandwidth must be a number, scott or silverman, got {bandwidth!r}") from None
+        if points < 2:
+            raise FreqlensError(f"--points must be >= 2, got {points}")
+        _, _, _, _, values = _read_column(table, column)
+        values = values[~np.isnan(values)]
+        if values.size < 2:
+            raise FreqlensError("kde needs at least 2 numeric values in the column")
+        grid, density = kde(values, points, bandwidth=bw)
+        lines = ["x,density"] + [f"{g:.10g},{d:.10g}" for g, d in zip(grid, density)]
+        _write_text("\n".join(lines) + "\n", output)
+        if output is not None:
+            mode = grid[int(np.argmax(density))]
+            typer.echo(f"density of {values.size} values on {points} points (mode at {mode:.6g}); wrote {output}")
+
+    @app.command("dose")
+    def dose_cmd(
+        doses: str = typer.Option(..., "--doses", help="Intakes as time:amount pairs, e.g. '0:100,12:100,24:100'."),
+        half_life: float = typer.Option(..., "--half-life", help="Half-life of first-order elimination."),
+        dt: float = typer.Option(1.0, "--dt", help="Time step of the output."),
+        until: Optional[float] = typer.Option(None, "--until", help="Last time shown (default: 5 half-lives "
+                                                                      "after the last intake)."),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output CSV time,amount (default: stdout)."),
+    ) -> None:
+        """Amount remaining over time: an intake schedule convolved with an exponential decay kernel."""
+        from freqlens.conv.apps.timeseries import linear_response
+
+        if not (dt > 0 and math.isfinite(dt)):
+            raise FreqlensError(f"--dt must be > 0, got {dt:g}")
+        if not (half_life > 0 and math.isfinite(half_life)):
+            raise FreqlensError(f"--half-life must be > 0, got {half_life:g}")
+        pairs = []
+        for item in doses.replace(" ", "").split(","):
+            try:
+                t, amount = (float(v) for v in item.split(":"))
+            except ValueError:
+                raise FreqlensError(f"--doses expects time:amount pairs like 0:100,12:100; got {item!r}") from None
+            if t < 0 or not math.isfinite(t) or not math.isfinite(amount):
+                raise FreqlensError(f"--doses: times must be >= 0 and amounts finite, got {item!r}")
+            pairs.append((t, amount))
+        last = max(t for t, _ in pairs)
+        end = until if until is not None else last + 5 * half_life
+        if not end >= 0:
+            raise FreqlensError(f"--until must be >= 0, got {end:g}")
+        n = int(round(end / dt)) + 1
+        if n > 10_000_000:
+            raise FreqlensError(f"{n} output steps is too many; use a larger --dt")
+        intake = np.zeros(n)
+        for t, amount in pairs:
+            k = int(round(t / dt))
+            if k < n:
+                intake[k] += amount
+        amount = linear_response(intake, half_life=half_life, dt=dt)
+        lines = ["time,amount"] + [f"{k * dt:.10g},{a:.10g}" for k, a in enumerate(amount)]
+        _write_text("\n".join(lines) + "\n", output)
+        if output is not None:
+            typer.echo(f"peak {amount.max():.6g} at t = {int(np.argmax(amount)) * dt:g}; wrote {output}")
 
     @app.command("matched")
     def matched_cmd(
