@@ -106,6 +106,18 @@ def main() -> None:
         print(f"{k:10s} {1000 * med[k] / args.steps:15.3f} {med[k] / med['plain']:15.3f}")
     print(f"measurement overhead: monitor {100 * (med['fit+mon'] / med['fit'] - 1):+.1f} %, "
           f"monitor+store+checkpoints {100 * (med['run'] / med['fit'] - 1):+.1f} % of training time")
+    # the measurement's own cost, timed directly (immune to the machine's run-to-run noise above)
+    model, _, x, _, y_np = setup(cfg, args.device)
+    mon = FrequencyMonitor(y_np)
+    with torch.no_grad():
+        out = model(x)
+    t = time.perf_counter()
+    for i in range(2000):
+        mon.record(i, out, 0.0)
+    per_record = (time.perf_counter() - t) / 2000
+    per_step = med["plain"] / args.steps
+    print(f"FrequencyMonitor.record: {1e6 * per_record:.1f} us per call = "
+          f"{100 * per_record / (cfg.eval_every * per_step):.2f} % of the {cfg.eval_every} training steps between calls")
     spread = {k: (np.max(v) - np.min(v)) / med[k] for k, v in times.items()}
     print("run-to-run spread (max-min)/median: " + ", ".join(f"{k} {100 * s:.0f} %" for k, s in spread.items()))
 
