@@ -107,3 +107,17 @@ def test_concurrent_first_use_of_a_runs_directory(tmp_path):
         con = sqlite3.connect(target / "freqlens.sqlite")
         assert dict(con.execute("SELECT key, value FROM meta")) == {"schema": "freqlens-runs", "version": "1"}
         con.close()
+
+
+def test_float64_on_request(runs_dir):
+    import torch
+
+    run = lab.run("fp1d", runs_dir=runs_dir, steps=30, eval_every=10, hidden=[8], dtype="float64", report=False)
+    weights = torch.load(run.path / "member-00" / "final.pt")
+    assert all(w.dtype == torch.float64 for w in weights.values())
+    run32 = lab.run("fp1d", runs_dir=runs_dir, steps=30, eval_every=10, hidden=[8], report=False)
+    w32 = torch.load(run32.path / "member-00" / "final.pt")
+    assert all(w.dtype == torch.float32 for w in w32.values())
+    # same seed, same initialisation: the two precisions agree closely but not bit for bit
+    diff = max(float((weights[k] - w32[k].double()).abs().max()) for k in weights)
+    assert 0 < diff < 1e-3
