@@ -7,6 +7,8 @@ from typing import List, Optional
 
 import typer
 
+from freqlens.lab.experiments import EXPERIMENTS
+
 RunsDir = typer.Option(None, "--runs-dir", help="Runs directory (default: $FREQLENS_RUNS_DIR or ./runs).")
 Quiet = typer.Option(False, "--quiet", "-q", help="No progress bar (for scripts).")
 
@@ -27,7 +29,7 @@ def _fmt(v) -> str:
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
-        experiment: str = typer.Argument(..., help="Experiment name (see `freqlens experiments`)."),
+        experiment: str = typer.Argument(..., help=f"One of {', '.join(EXPERIMENTS)} (see `freqlens experiments`)."),
         set_: List[str] = typer.Option([], "--set", "-s", help="Override a config field: key=value (repeatable)."),
         seeds: Optional[int] = typer.Option(None, "--seeds", help="Train S independently initialised models."),
         runs_dir: Optional[Path] = RunsDir,
