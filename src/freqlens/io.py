@@ -31,15 +31,24 @@ def atomic_path(path, suffix: str | None = None):
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FreqlensError(f"output folder does not exist: {folder}")
+    if path.is_dir():
+        raise FreqlensError(f"output {path} is a directory; give a file name")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=folder)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _check_readable(path) -> Path:
@@ -78,8 +87,12 @@ def write_audio(path, data, fs: int, *, subtype: str | None = None) -> Path:
     data = np.asarray(data)
     if not np.all(np.isfinite(data)):
         raise FreqlensError("audio to write contains NaN or inf")
+    peak = float(np.max(np.abs(data), initial=0.0))
     if subtype is None and fmt == "WAV":
-        subtype = "FLOAT" if np.max(np.abs(data), initial=0.0) > 1.0 else "PCM_16"
+        subtype = "FLOAT" if peak > 1.0 else "PCM_16"
+    if peak > 1.0 and (subtype or sf.default_subtype(fmt)) not in ("FLOAT", "DOUBLE"):
+        raise FreqlensError(f"audio peak {peak:.3f} exceeds full scale and {fmt} would clip it; write a .wav "
+                            "(stored as float) or lower the level")
     with atomic_path(path) as tmp:
         sf.write(str(tmp), data, int(fs), subtype=subtype, format=fmt)
     return path
@@ -112,8 +125,10 @@ def _image_to_float(img, *, as_gray: bool, name: str) -> np.ndarray:
     import skimage.util
 
     img = np.asarray(img)
-    if img.ndim == 3 and img.shape[-1] == 4:
+    if img.ndim == 3 and img.shape[-1] == 4:  # RGBA: drop alpha
         img = img[..., :3]
+    elif img.ndim == 3 and img.shape[-1] == 2:  # grey + alpha: drop alpha
+        img = img[..., 0]
     if img.ndim not in (2, 3) or img.size == 0:
         raise FreqlensError(f"not a 2-D image: {name} has shape {img.shape}")
     img = skimage.util.img_as_float64(img)

@@ -37,12 +37,30 @@ def fail(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script and ``python -m freqlens``."""
+    """Entry point of the console script and ``python -m freqlens``: every error is one line, exit code 2."""
     try:
-        # standalone mode: typer/click print usage errors themselves (exit 2) and handle --help.
-        app(args=argv, prog_name="freqlens")
-    except (FreqlensError, ValueError, TypeError, OSError) as exc:
-        text = str(exc).strip()
-        msg = text.splitlines()[0] if text else type(exc).__name__
-        print(f"freqlens: error: {msg}", file=sys.stderr)
-        sys.exit(2)
+        rv = app(args=argv, prog_name="freqlens", standalone_mode=False)
+    except (FreqlensError, ValueError, TypeError, OSError, OverflowError) as exc:
+        _fail(str(exc) or type(exc).__name__)
+    except KeyboardInterrupt:
+        print("freqlens: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:
+        # typer/click usage errors (bad option value, missing argument, unknown option): their own message,
+        # on one line, instead of click's multi-line usage box. Abort is click's form of Ctrl-C.
+        if type(exc).__name__ == "Abort":
+            print("freqlens: interrupted", file=sys.stderr)
+            sys.exit(130)
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            if not exc.format_message().strip():  # no arguments at all: the help was printed
+                sys.exit(int(exc.exit_code))
+            command = getattr(getattr(exc, "ctx", None), "command_path", "freqlens")
+            _fail(f"{exc.format_message()} (see '{command} --help')", code=int(exc.exit_code))
+        raise
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _fail(text: str, code: int = 2) -> None:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    print(f"freqlens: error: {' '.join(lines) if len(lines) <= 3 else lines[0]}", file=sys.stderr)
+    sys.exit(code)

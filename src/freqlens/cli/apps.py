@@ -475,9 +475,12 @@ def register(app: typer.Typer) -> None:
             pairs.append((t, amount))
         last = max(t for t, _ in pairs)
         end = until if until is not None else last + 5 * half_life
-        if not end >= 0:
-            raise FreqlensError(f"--until must be >= 0, got {end:g}")
-        n = int(round(end / dt)) + 1
+        if not (end >= 0 and math.isfinite(end)):
+            raise FreqlensError(f"--until must be a finite time >= 0, got {end:g}")
+        steps = end / dt
+        if not steps < 10_000_000:  # also catches inf from a tiny --dt
+            raise FreqlensError(f"{end:g} / {dt:g} is too many output steps (max 10,000,000); use a larger --dt")
+        n = int(round(steps)) + 1
         if n > 10_000_000:
             raise FreqlensError(f"{n} output steps is too many; use a larger --dt")
         intake = np.zeros(n)
@@ -530,7 +533,8 @@ def register(app: typer.Typer) -> None:
             if (pulse is None) == (chirp is None):
                 raise FreqlensError("give exactly one of --pulse FILE or --chirp F0 F1 DURATION")
             if pulse is not None:
-                p, prate = _read_signal(pulse, rate, "pulse")
+                own_rate = pulse.suffix.lower() in (".wav", ".flac", ".ogg")  # audio files carry their rate
+                p, prate = _read_signal(pulse, None if own_rate else rate, "pulse")
                 if prate != rate:
                     raise FreqlensError(f"pulse sample rate {prate:g} Hz differs from received {rate:g} Hz")
             else:

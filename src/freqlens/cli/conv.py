@@ -128,6 +128,12 @@ def register(app: typer.Typer) -> None:
             raise FreqlensError("--kernel NAME is required (see `freqlens kernels` for the catalogue)")
         if output is None:
             raise FreqlensError("-o/--output OUT is required (.png, .jpg, .tif, or .npy for raw values)")
+        if output.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy"):
+            raise FreqlensError(f"output {output} must end in .png, .jpg, .tif, .bmp or .npy")
+        if output.is_dir():
+            raise FreqlensError(f"output {output} is a directory; give a file name")
+        if not (output.parent if str(output.parent) else Path(".")).is_dir():
+            raise FreqlensError(f"output folder does not exist: {output.parent}")
         if scale not in ("clip", "abs", "rescale"):
             raise FreqlensError(f"--scale must be clip, abs or rescale, got {scale!r}")
         weights = np.asarray(get_kernel(kernel, **_parse_params(param)))

@@ -796,7 +796,8 @@ _DOC = """{summary}
     ``numpy.convolve`` (1-D); ``correlate(x, w, mode='same', boundary=b, same_pad='start')`` equals
     ``scipy.ndimage.correlate(x, w, mode=...)``; ``convolve(..., mode='same', same_pad='end')`` equals
     ``scipy.ndimage.convolve``; ``correlate(..., mode='same')`` equals torch ``conv*d(padding='same')`` and
-    TensorFlow SAME; ``correlate(..., mode='same', boundary='reflect')`` equals ``cv2.filter2D`` (default border).
+    TensorFlow SAME; ``correlate(..., mode='same', boundary='reflect', same_pad='start')`` equals ``cv2.filter2D``
+    (default border and anchor; ``same_pad='start'`` matters for even kernels only).
 
     ===========  ===============  ================  ====================  ====================  ==============
     boundary     ``1234``, pad 2  ``numpy.pad``     ``scipy.ndimage``     OpenCV ``BORDER_``    torch

@@ -404,6 +404,9 @@ def fit_power_law(
     if np.iscomplexobj(img):
         raise FreqlensError("image must be real for a power-law fit")
     if band is None:
+        if min(img.shape) < 16:
+            raise FreqlensError(f"image of shape {img.shape} is too small for a power-law fit (needs at least "
+                                "16 pixels along each side)")
         band = _default_band(img.shape)
     try:
         fmin, fmax = (float(b) for b in band)

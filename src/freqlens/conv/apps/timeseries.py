@@ -298,6 +298,9 @@ def kde(
             raise FreqlensError("grid must be ascending and evenly spaced (e.g. numpy.linspace)")
     m = x.size
     dx = (x[-1] - x[0]) / (m - 1)
+    if bw < 0.5 * dx:  # the sampled kernel would miss the grid points: not a density any more
+        raise FreqlensError(f"bandwidth {bw:.3g} is below half the grid spacing {dx:.3g}; use a finer grid "
+                            "(more points) or a larger bandwidth")
 
     # Linear binning.
     u = (s - x[0]) / dx
