@@ -142,7 +142,7 @@ def test_apply_colour_stride_and_scales(tmp_path, capsys):
     (["IMG", "-o", "OUT"], "--kernel NAME is required"),
     (["IMG", "--kernel", "box"], "-o/--output OUT is required"),
     (["IMG", "--kernel", "nope", "-o", "OUT"], "unknown kernel 'nope'"),
-    (["IMG", "--kernel", "gaussian", "--param", "sigma", "-o", "OUT"], "--param must look like key=value"),
+    (["IMG", "--kernel", "gaussian", "--param", "sigma", "-o", "OUT"], "--param must look like name=value"),
     (["IMG", "--kernel", "gaussian", "--param", "sigma=abc", "-o", "OUT"], "parameter sigma must be float"),
     (["IMG", "--kernel", "box", "--boundary", "mirror", "-o", "OUT"], "boundary must be one of"),
     (["IMG", "--kernel", "box", "--mode", "middle", "-o", "OUT"], "mode must be one of"),

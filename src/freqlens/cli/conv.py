@@ -42,12 +42,13 @@ class _DefaultApplyGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-def _parse_params(items: list[str]) -> dict[str, str]:
+def parse_params(items: list[str]) -> dict[str, str]:
+    """``['sigma=2', 'size=5']`` -> ``{'sigma': '2', 'size': '5'}`` (kernel parameters from the CLI)."""
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise FreqlensError(f"--param must look like key=value, got {item!r}")
+            raise FreqlensError(f"--param must look like name=value, got {item!r}")
         out[key.strip()] = value.strip()
     return out
 
@@ -136,7 +137,7 @@ def register(app: typer.Typer) -> None:
             raise FreqlensError(f"output folder does not exist: {output.parent}")
         if scale not in ("clip", "abs", "rescale"):
             raise FreqlensError(f"--scale must be clip, abs or rescale, got {scale!r}")
-        weights = np.asarray(get_kernel(kernel, **_parse_params(param)))
+        weights = np.asarray(get_kernel(kernel, **parse_params(param)))
         if weights.ndim != 2:
             raise FreqlensError(f"kernel {kernel!r} is {weights.ndim}-D; images need a 2-D kernel")
         img = read_image(image, as_gray=gray) if image is not None else sample_image(sample, as_gray=gray)

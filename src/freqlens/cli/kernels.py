@@ -8,20 +8,11 @@ from typing import List, Optional, Tuple
 import typer
 
 from freqlens.errors import FreqlensError
+from freqlens.cli.conv import parse_params
 
 
 def _params_text(params: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items()) or "-"
-
-
-def _parse_params(items: List[str]) -> dict:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise FreqlensError(f"--param must look like name=value, got {item!r}")
-        out[key.strip()] = value.strip()
-    return out
 
 
 def _band_label(band: str, cutoff: tuple) -> str:
@@ -47,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
         from freqlens.conv.kernels import KERNELS, _canonical, get_kernel
 
-        params = _parse_params(param)
+        params = parse_params(param)
         names = list(KERNELS)
         if name is not None:
             kernel = get_kernel(name, **params)  # raises for unknown names / parameters

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any
 
 import numpy as np
 
-from freqlens.conv.core import _is_torch, _lift_numpy, refuse_if_too_big
+from freqlens.conv.core import _is_torch, _lift_numpy, _nonneg_int, refuse_if_too_big
 from freqlens.conv.padding import _positive_int, same_pads
 
 PADDINGS = ("valid", "same-tf", "same-torch")
@@ -20,16 +19,6 @@ def _spatial(value: Any, nd: int, name: str) -> tuple[int, ...]:
             raise ValueError(f"{name} must be an int or {nd} ints (one per spatial axis), got {value!r}")
         return tuple(_positive_int(v, name) for v in value)
     return (_positive_int(value, name),) * nd
-
-
-def _nonneg(value: Any) -> int:
-    try:
-        out = operator.index(value)
-    except TypeError:
-        raise ValueError(f"padding must hold non-negative integers, got {value!r}") from None
-    if out < 0 or isinstance(value, bool):
-        raise ValueError(f"padding must hold non-negative integers, got {value!r}")
-    return out
 
 
 def _pads(padding: Any, lengths: tuple[int, ...], extents: tuple[int, ...],
@@ -56,11 +45,11 @@ def _pads(padding: Any, lengths: tuple[int, ...], extents: tuple[int, ...],
             if isinstance(p, (list, tuple)):
                 if len(p) != 2:
                     raise ValueError(f"padding pairs must be (before, after), got {p!r}")
-                out.append((_nonneg(p[0]), _nonneg(p[1])))
+                out.append((_nonneg_int(p[0], "padding"), _nonneg_int(p[1], "padding")))
             else:
-                out.append((_nonneg(p), _nonneg(p)))
+                out.append((_nonneg_int(p, "padding"), _nonneg_int(p, "padding")))
         return tuple(out)
-    p = _nonneg(padding)
+    p = _nonneg_int(padding, "padding")
     return ((p, p),) * nd
 
 
