@@ -19,6 +19,8 @@ def test_round_trip(runs_dir):
     assert list(again.delta_f.columns) == [1, 3, 5]
     ev = again.evals(0)
     assert ev["outputs"].shape == (21, 101)
+    assert ev["output_dft"].shape == (21, 51)
+    np.testing.assert_allclose(ev["output_dft"][-1], np.fft.fft(ev["outputs"][-1])[:51] / 101, atol=1e-6)
     # stored ΔF equals the ΔF recomputed from the stored outputs
     from freqlens.lab.monitor import FrequencyMonitor
 

@@ -144,7 +144,11 @@ class FrequencyMonitor:
         return {"steps": np.asarray(self.steps, dtype=np.int64), "loss": np.asarray(self.losses),
                 "delta_f": np.asarray(self._df).reshape(len(self._df), len(self.freqs)),
                 "delta_f_mag": np.asarray(self._dfm).reshape(len(self._dfm), len(self.freqs)),
-                "outputs": self.outputs, "freqs": np.asarray(self.freqs), "target": self.target}
+                "outputs": self.outputs, "freqs": np.asarray(self.freqs), "target": self.target,
+                # DFT of every recorded output (bins 0..n//2, the convention of freqlens.spectrum.dft)
+                "output_dft": dft(self.outputs, axis=1)[:, : self.target.size // 2 + 1].astype(np.complex64)
+                if len(self._outputs) else np.zeros((0, self.target.size // 2 + 1), np.complex64),
+                "target_dft": self.target_hat[: self.target.size // 2 + 1]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if list(np.asarray(state["freqs"]).tolist()) != self.freqs:

@@ -148,7 +148,8 @@ class Run:
 
     # -- arrays --------------------------------------------------------------------------------------------
     def evals(self, member: int = 0) -> dict[str, np.ndarray]:
-        """Arrays recorded for a member: x, target, steps, outputs (records × grid), delta_f, loss, freqs."""
+        """Arrays recorded for a member: x, target, steps, outputs (records × grid), output_dft (records × bins
+        0..n//2), target_dft, delta_f, delta_f_mag, loss, freqs."""
         path = self.path / f"member-{member:02d}" / "evals.npz"
         if not path.exists():
             raise StoreError(f"run {self.id} has no recorded arrays for member {member}")
