@@ -143,6 +143,33 @@ def heatmap_figure(run):
     return fig
 
 
+def delta_f_curves_figure(run):
+    """ΔF of every tracked frequency against the step, log scale, with the convergence threshold."""
+    df = run.delta_f
+    fig, ax = plt.subplots(figsize=(7, 4))
+    cmap = plt.get_cmap("viridis")
+    cols = list(df.columns)
+    if run.is_sweep:  # one curve per variant: its high component (the slow one)
+        cols = [c for c in cols if c[1] != 1 or all(k == 1 for lab, k in cols if lab == c[0])]
+    for i, col in enumerate(cols):
+        if not run.is_sweep:
+            label = f"k={col}"
+        else:  # a frequency sweep's variant names its k already
+            label = f"sweep {col[0]}" if run.config["sweep"] == "freq" else f"{col[0]} (k={col[1]})"
+        ax.plot(df.index, np.maximum(df[col].to_numpy(), 1e-6), lw=1.3, color=cmap(i / max(len(cols) - 1, 1)),
+                label=label)
+    ax.axhline(run.config["threshold"], color="k", ls=":", lw=1, label=f"threshold {run.config['threshold']}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("ΔF(k) = |ĥ_k − ŷ_k| / |ŷ_k|")
+    ax.set_title(f"{run.experiment}: ΔF per tracked frequency" + (" (mean over seeds)" if run.config["seeds"] > 1
+                                                                   else ""))
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def convergence_figure(run):
     conv = run.convergence
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -200,5 +227,6 @@ FIGURES = {
                 "step, and at the end"),
     "spectra": (spectra_figure, "|DFT| of the output against the target's at the same steps (log scale)"),
     "heatmap": (heatmap_figure, "ΔF per tracked frequency over training"),
+    "delta_f": (delta_f_curves_figure, "ΔF curves on a log scale, with the convergence threshold"),
     "convergence": (convergence_figure, "Convergence step per frequency (spread across seeds)"),
 }
