@@ -25,9 +25,9 @@ def run(experiment: str = "fp1d", *, runs_dir=None, quiet: bool = True, report: 
     return result
 
 
-def resume(run_id: str, *, runs_dir=None, quiet: bool = True, report: bool = True) -> Run:
-    """Complete an interrupted or killed run from its last checkpoints."""
-    store, rid = resume_run(run_id, runs_dir=runs_dir, quiet=quiet)
+def resume(run_id: str, *, runs_dir=None, quiet: bool = True, report: bool = True, force: bool = False) -> Run:
+    """Complete an interrupted or killed run from its last checkpoints (see :func:`resume_run`)."""
+    store, rid = resume_run(run_id, runs_dir=runs_dir, quiet=quiet, force=force)
     result = Run(store, rid)
     if report:
         from freqlens.report import build_report

@@ -123,3 +123,22 @@ def test_float64_on_request(runs_dir):
     # same seed, same initialisation: the two precisions agree closely but not bit for bit
     diff = max(float((weights[k] - w32[k].double()).abs().max()) for k in weights)
     assert 0 < diff < 1e-3
+
+
+def test_resume_refuses_a_live_run_unless_forced(runs_dir):
+    import subprocess
+    import sys
+
+    run = lab.run("fp1d", runs_dir=runs_dir, steps=20, eval_every=10, hidden=[8], report=False)
+    store = RunStore(runs_dir, create=False)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # pretend the run is still training in that live python process
+        store._exec("UPDATE runs SET status = 'running', pid = ? WHERE id = ?", (sleeper.pid, run.id))
+        store._exec("UPDATE members SET status = 'running' WHERE run_id = ?", (run.id,))
+        with pytest.raises(StoreError, match="still running"):
+            lab.resume(run.id, runs_dir=runs_dir, report=False)
+        resumed = lab.resume(run.id, runs_dir=runs_dir, report=False, force=True)
+        assert resumed.status == "finished"
+    finally:
+        sleeper.kill()
+        sleeper.wait()

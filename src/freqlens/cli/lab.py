@@ -51,12 +51,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command("resume")
     def resume_cmd(run_id: str = typer.Argument(..., help="Run id (or unique prefix) or run folder."),
-                   runs_dir: Optional[Path] = RunsDir, quiet: bool = Quiet) -> None:
+                   runs_dir: Optional[Path] = RunsDir, quiet: bool = Quiet,
+                   force: bool = typer.Option(False, "--force", help="Resume even if the run's recorded process id "
+                                              "is alive (a recycled id).")) -> None:
         """Complete an interrupted or killed run from its last checkpoint."""
         from freqlens.api import resume
 
         rid, rdir = _locate(run_id, runs_dir)
-        result = resume(rid, runs_dir=rdir, quiet=quiet)
+        result = resume(rid, runs_dir=rdir, quiet=quiet, force=force)
         typer.echo(f"run {result.id} {result.status}")
         typer.echo(_summary(result))
         typer.echo(f"report: {result.path / 'report.html'}")

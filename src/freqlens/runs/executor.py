@@ -73,8 +73,11 @@ def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, **override
     return store, run_id
 
 
-def resume_run(run: str, *, runs_dir=None, quiet: bool = False) -> tuple[RunStore, str]:
-    """Complete an interrupted or killed run from its last checkpoints."""
+def resume_run(run: str, *, runs_dir=None, quiet: bool = False, force: bool = False) -> tuple[RunStore, str]:
+    """Complete an interrupted or killed run from its last checkpoints.
+
+    A run still marked ``running`` whose process is alive is refused; ``force=True`` skips that check (for a
+    recycled process id - never resume a run that really is still training)."""
     store = RunStore(runs_dir, create=False)
     run_id = store.resolve(run)
     row = store.get_run(run_id)
@@ -82,8 +85,10 @@ def resume_run(run: str, *, runs_dir=None, quiet: bool = False) -> tuple[RunStor
         raise StoreError(f"run {run_id} is already finished; nothing to resume")
     if row["status"] == "failed":
         raise StoreError(f"run {run_id} failed ({row['message']}); resuming would repeat it - start a new run")
-    if row["status"] == "running" and row["pid"] and row["pid"] != os.getpid() and _alive(row["pid"]):
-        raise StoreError(f"run {run_id} is still running in process {row['pid']}")
+    if not force and row["status"] == "running" and row["pid"] and row["pid"] != os.getpid() \
+            and _alive(row["pid"]):
+        raise StoreError(f"run {run_id} is still running in process {row['pid']} (--force if that process is "
+                         "not freqlens)")
     cfg = Config.from_dict(row["config"])
     resolve_device(cfg.device)
     store.set_status(run_id, "running", pid=os.getpid())
