@@ -132,6 +132,12 @@ def test_resume_refuses_a_live_run_unless_forced(runs_dir):
     run = lab.run("fp1d", runs_dir=runs_dir, steps=20, eval_every=10, hidden=[8], report=False)
     store = RunStore(runs_dir, create=False)
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    import time
+
+    for _ in range(200):  # until the child has exec'd python (right after fork its command line is empty)
+        if b"sleep" in open(f"/proc/{sleeper.pid}/cmdline", "rb").read():
+            break
+        time.sleep(0.01)
     try:  # pretend the run is still training in that live python process
         store._exec("UPDATE runs SET status = 'running', pid = ? WHERE id = ?", (sleeper.pid, run.id))
         store._exec("UPDATE members SET status = 'running' WHERE run_id = ?", (run.id,))
