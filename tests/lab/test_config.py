@@ -34,6 +34,12 @@ def test_parse_set_types():
     ({"steps": 2.5}, "steps expects an integer"),
     ({"seeds": 0}, "seeds must be"),
     ({"device": "tpu"}, "device must be"),
+    ({"n_eval": 50}, r"n_eval \(50\) must be 0"),
+    ({"n_train": 6, "n_eval": 100}, "freqs must be integers"),
+    ({"sweep_values": [1, 2]}, "sweep_values needs sweep"),
+    ({"high_amp": 0.5}, "only apply to sweeps"),
+    ({"tracked": [1, 1]}, "tracked frequencies must be distinct"),
+    ({"amps": [1, float("inf"), 1]}, "finite"),
 ])
 def test_bad_overrides_name_the_problem(overrides, match):
     with pytest.raises(ConfigError, match=match):
@@ -58,3 +64,20 @@ def test_sweep_variants():
 def test_round_trip_through_dict():
     cfg = resolve_config("fp1d-sparse", {"seed": 3})
     assert Config.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize("name, overrides, match", [
+    ("fp1d-freq-sweep", {"sweep_values": [2, 2, 3]}, "sweep_values must be distinct"),
+    ("fp1d-amp-sweep", {"sweep_values": [1, 1.0000001]}, "sweep_values must be distinct"),
+    ("fp1d-freq-sweep", {"freqs": [1, 7], "amps": [1, 1]}, "set by the sweep"),
+    ("fp1d-freq-sweep", {"high_amp": 0}, "high_amp must be > 0"),
+    ("fp1d-amp-sweep", {"high_freq": 1}, "high_freq must be in"),
+])
+def test_bad_sweep_overrides(name, overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve_config(name, overrides)
+
+
+def test_experiment_cannot_be_set():
+    with pytest.raises(ConfigError, match="chosen by name"):
+        parse_set(["experiment=fp1d"])

@@ -32,6 +32,10 @@ def test_snapshot_steps_include_convergence_steps():
     ev = {"steps": list(range(0, 1001, 10))}
     steps = snapshot_steps(ev, {1: 40, 3: 360, 5: None}, n=5)
     assert steps[0] == 0 and steps[-1] == 1000 and 40 in steps and 360 in steps and len(steps) == 5
+    # more convergence steps than panels: the earliest and the latest (highest frequency) are kept
+    many = snapshot_steps({"steps": list(range(0, 3001, 20))},
+                          {1: 60, 4: 760, 7: 900, 10: 1000, 13: 1140, 16: 1300}, n=5)
+    assert many[0] == 0 and many[-1] == 3000 and 60 in many and 1300 in many and len(many) == 5
 
 
 def test_sweep_report(tmp_path):
@@ -39,6 +43,11 @@ def test_sweep_report(tmp_path):
                   steps=100, eval_every=10, lr=1e-3)
     page = (run.path / "report.html").read_text()
     assert "k=2" in page and all(f'id="fig-{n}"' in page for n in FIGURES)
+    sw = run.sweep
+    # unconverged components are None (shown as "never"), converged ones plain ints - never NaN or floats
+    assert all(v is None or isinstance(v, int) for v in [*sw["low_step"], *sw["high_step"]])
+    text = re.sub(r'src="data:[^"]*"', "", page)  # the words of the page, without the embedded images
+    assert "nan" not in text.lower() and ("never" in text or all(v is not None for v in sw["high_step"]))
 
 
 def _browser():

@@ -51,8 +51,10 @@ def test_foreign_and_broken_directories(tmp_path):
     con.execute("CREATE TABLE t (x)")
     con.commit()
     con.close()
+    before = (other / "freqlens.sqlite").read_bytes()
     with pytest.raises(StoreError, match="not a usable freqlens run index|belongs to something else"):
         RunStore(other)
+    assert (other / "freqlens.sqlite").read_bytes() == before  # someone else's database is left as it was
 
     afile = tmp_path / "file"
     afile.write_text("x")

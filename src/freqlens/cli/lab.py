@@ -23,7 +23,7 @@ def _summary(run) -> str:
 
 
 def _fmt(v) -> str:
-    return "never" if v is None else str(v)
+    return "never" if v is None or v != v else str(int(v))
 
 
 def register(app: typer.Typer) -> None:

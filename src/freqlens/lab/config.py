@@ -131,7 +131,13 @@ class Config:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if not (0.0 < self.threshold < 1.0):
             raise ConfigError(f"threshold must be in (0, 1), got {self.threshold}")
-        grid = self.n_eval or self.n_train
+        if self.n_eval not in (0,) and self.n_eval < self.n_train:
+            raise ConfigError(f"n_eval ({self.n_eval}) must be 0 (the training grid) or >= n_train ({self.n_train})")
+        grid = self.n_train  # every frequency must be resolved by the training grid (n_eval >= n_train)
+        if not all(math.isfinite(a) for a in [*self.amps, *self.levels, self.high_amp, *self.sweep_values]):
+            raise ConfigError("amps, levels, high_amp and sweep_values must be finite numbers")
+        if len(set(self.tracked)) != len(self.tracked):
+            raise ConfigError(f"tracked frequencies must be distinct, got {self.tracked}")
         if self.target == "sines":
             if not self.freqs:
                 raise ConfigError("freqs must list at least one frequency")
@@ -147,17 +153,25 @@ class Config:
         for k in self.tracked:
             if not 1 <= k < grid / 2:
                 raise ConfigError(f"tracked frequencies must be in [1, {math.ceil(grid / 2) - 1}], got {k}")
+        if self.sweep == "none" and self.sweep_values:
+            raise ConfigError("sweep_values needs sweep=freq or sweep=amp")
         if self.sweep != "none":
             if not self.sweep_values:
                 raise ConfigError(f"sweep={self.sweep!r} needs sweep_values")
+            labels = [label for label, _ in self.variants()]
+            if len(set(labels)) != len(labels):
+                raise ConfigError(f"sweep_values must be distinct, got {self.sweep_values}")
+            if not self.high_amp > 0:
+                raise ConfigError(f"high_amp must be > 0, got {self.high_amp}")
             if self.sweep == "freq":
                 for v in self.sweep_values:
                     if v != int(v) or not 1 <= v < grid / 2:
                         raise ConfigError(f"freq sweep values must be integers in [1, {math.ceil(grid / 2) - 1}],"
                                           f" got {v:g}")
             else:
-                if not 1 <= self.high_freq < grid / 2:
-                    raise ConfigError(f"high_freq must be in [1, {math.ceil(grid / 2) - 1}], got {self.high_freq}")
+                if not 2 <= self.high_freq < grid / 2:
+                    raise ConfigError(f"high_freq must be in [2, {math.ceil(grid / 2) - 1}] (1 is the low "
+                                      f"component), got {self.high_freq}")
                 for v in self.sweep_values:
                     if not (v > 0 and math.isfinite(v)):
                         raise ConfigError(f"amp sweep values must be > 0, got {v}")
@@ -253,5 +267,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
             raise ConfigError(f"--set expects key=value, got {item!r}")
         key, value = item.split("=", 1)
         key = key.strip()
+        if key == "experiment":
+            raise ConfigError("experiment is chosen by name (freqlens run NAME), not with --set")
         out[key] = coerce(key, value)
     return out

@@ -67,4 +67,11 @@ def resolve_config(name: str, overrides: dict[str, Any] | None = None) -> Config
             raise ConfigError("experiment is chosen by name, not by an override")
         values[key] = coerce(key, value)
     cfg = dataclasses.replace(Config(), experiment=name, **values)
+    given = set(overrides or {})
+    if cfg.sweep == "none" and given & {"high_freq", "high_amp"}:
+        raise ConfigError(f"{', '.join(sorted(given & {'high_freq', 'high_amp'}))} only apply to sweeps "
+                          "(fp1d-freq-sweep, fp1d-amp-sweep)")
+    if cfg.sweep != "none" and given & {"freqs", "amps", "tracked", "target", "levels"}:
+        raise ConfigError(f"{', '.join(sorted(given & {'freqs', 'amps', 'tracked', 'target', 'levels'}))} are set "
+                          "by the sweep for each variant; change sweep_values, high_freq or high_amp instead")
     return cfg.validate()

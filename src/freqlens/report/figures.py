@@ -43,7 +43,10 @@ def snapshot_steps(ev: dict, conv: dict, n: int = 5) -> list[int]:
     """Step 0, the convergence steps of the tracked frequencies, the last step (at most ``n``, ascending)."""
     steps = [int(s) for s in ev["steps"]]
     chosen = {steps[0], steps[-1]}
-    chosen.update(int(s) for s in conv.values() if s is not None)
+    converged = sorted({int(s) for s in conv.values() if s is not None})
+    if len(converged) > n - 2:  # keep the earliest and the latest (highest frequency), evenly between
+        converged = [converged[int(round(i))] for i in np.linspace(0, len(converged) - 1, n - 2)]
+    chosen.update(converged)
     if len(chosen) < n:  # fill with evenly spaced steps
         for s in np.linspace(steps[0], steps[-1], n + 2)[1:-1]:
             chosen.add(min(steps, key=lambda t: abs(t - s)))
@@ -181,8 +184,10 @@ def convergence_figure(run):
             err = np.array([0 if v is None else v for v in sw[f"{comp}_std"]], dtype=float)
             ax.errorbar(x, med, yerr=err, fmt="o-", color=colour, capsize=3, label=name)
             for xi, mi in zip(x, med):
-                if np.isnan(mi):
-                    ax.annotate("not converged", (xi, 1), fontsize=7, rotation=90, color=colour)
+                if np.isnan(mi):  # at the top of the axes, whatever the (log) data range
+                    ax.plot([xi], [0.97], marker="x", color=colour, ms=8, transform=ax.get_xaxis_transform())
+                    ax.annotate("never", (xi, 0.93), xycoords=("data", "axes fraction"), fontsize=7,
+                                color=colour, ha="center", va="top")
         cfg = run.config
         ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.set_xlabel("k (frequency of the second component)" if cfg["sweep"] == "freq"

@@ -83,4 +83,4 @@ median over {run.config['seeds']} seed(s))</h2>
 
 
 def _fmt(v) -> str:
-    return "never" if v is None else str(v)
+    return "never" if v is None or v != v else str(int(v))

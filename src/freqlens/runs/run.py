@@ -144,7 +144,10 @@ class Run:
             rows.append({"variant": label, "value": value, "high_k": high_k,
                          "low_step": _median_step(low), "high_step": _median_step(high),
                          "low_std": _std(low), "high_std": _std(high)})
-        return pd.DataFrame(rows)
+        df = pd.DataFrame(rows)
+        for col in ("low_step", "high_step"):  # int or None (never converged), not float/NaN
+            df[col] = pd.Series([r[col] for r in rows], dtype=object)
+        return df
 
     # -- arrays --------------------------------------------------------------------------------------------
     def evals(self, member: int = 0) -> dict[str, np.ndarray]:

@@ -110,8 +110,6 @@ class RunStore:
             raise StoreError(f"{self.index} is not a freqlens run index (not an SQLite file)")
         try:
             conn = sqlite3.connect(self.index, timeout=30.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "meta" not in tables and not tables:
                 # a new index, perhaps being created by another process at this moment: the write lock
@@ -134,6 +132,9 @@ class RunStore:
             raise StoreError(f"{self.index} belongs to something else (schema {meta.get('schema')!r})")
         if int(meta.get("version", 0)) > SCHEMA_VERSION:
             raise StoreError(f"{self.index} was written by a newer freqlens (schema v{meta['version']})")
+        # only now that the file is known to be ours: switch it to write-ahead logging (a no-op when it is)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
     def close(self) -> None:
