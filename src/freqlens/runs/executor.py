@@ -183,7 +183,8 @@ def _train_member(store: RunStore, run_id: str, folder: Path, m: Member, bar, n_
         monitor.truncate(start - 1)
     store.truncate_metrics(run_id, m.index, start - 1)
     store.update_member(run_id, m.index, status="running", freqs=freqs)
-    bar.update(start)
+    if start:
+        bar.update(start)
     desc = cfg.experiment + (f" {m.label}" if m.label else "") + (f" seed {m.seed}" if n_members > 1 else "")
     bar.set_description(desc, refresh=False)
 
@@ -202,7 +203,8 @@ def _train_member(store: RunStore, run_id: str, folder: Path, m: Member, bar, n_
                                "delta_f_mag": dict(zip(freqs, rec["delta_f_mag"].tolist()))}))
         if time.perf_counter() - flushed[0] > FLUSH_SECONDS:
             flush()
-        bar.update(step - last[0])
+        if step > last[0]:
+            bar.update(step - last[0])
         last[0] = step
         bar.set_postfix_str(f"loss={loss:.2e} ΔF(k={freqs[lo]})={rec['delta_f'][lo]:.3f} "
                             f"ΔF(k={freqs[hi]})={rec['delta_f'][hi]:.3f}", refresh=False)
