@@ -31,11 +31,6 @@ def _register_all() -> None:
 _register_all()
 
 
-def fail(message: str) -> None:
-    """Print one error line and exit with code 2 (for CLI-level checks)."""
-    raise FreqlensError(message)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script and ``python -m freqlens``: every error is one line, exit code 2."""
     try:

@@ -57,7 +57,9 @@ def register(app: typer.Typer) -> None:
         """Complete an interrupted or killed run from its last checkpoint."""
         from freqlens.api import resume
 
-        rid, rdir = _locate(run_id, runs_dir)
+        from freqlens.runs.run import locate_run
+
+        rid, rdir = locate_run(run_id, runs_dir)
         result = resume(rid, runs_dir=rdir, quiet=quiet, force=force)
         typer.echo(f"run {result.id} {result.status}")
         typer.echo(_summary(result))
@@ -87,7 +89,7 @@ def register(app: typer.Typer) -> None:
         """Show a run's status, config, convergence steps and files."""
         from freqlens.runs.run import load_run
 
-        run = load_run(*_locate(run_id, runs_dir))
+        run = load_run(run_id, runs_dir)
         typer.echo(f"run:        {run.id}")
         typer.echo(f"experiment: {run.experiment}")
         typer.echo(f"status:     {run.status}" + (f" ({run.message})" if run.message else ""))
@@ -107,7 +109,7 @@ def register(app: typer.Typer) -> None:
         from freqlens.report import build_report
         from freqlens.runs.run import load_run
 
-        run = load_run(*_locate(run_id, runs_dir))
+        run = load_run(run_id, runs_dir)
         if out is not None and not out.is_dir():
             raise typer.BadParameter(f"output folder {out} does not exist", param_hint="--out")
         typer.echo(f"report: {build_report(run, out)}")
@@ -125,11 +127,3 @@ def register(app: typer.Typer) -> None:
         typer.echo(EXPERIMENTS[name].description)
         for k, v in cfg.to_dict().items():
             typer.echo(f"  {k} = {v}")
-
-
-def _locate(run_id: str, runs_dir):
-    """A run folder path given as RUN means its parent is the runs directory."""
-    p = Path(run_id)
-    if runs_dir is None and p.is_dir() and (p.parent / "freqlens.sqlite").exists():
-        return p.name, p.parent
-    return run_id, runs_dir

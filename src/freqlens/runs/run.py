@@ -173,11 +173,16 @@ def _std(steps: pd.Series) -> float | None:
     return float(vals.std()) if vals.size > 1 else None
 
 
-def load_run(id_or_path, runs_dir=None) -> Run:
-    """Open a stored run by id (or unique id prefix) in ``runs_dir``, or by the path of its folder."""
+def locate_run(id_or_path, runs_dir=None) -> tuple[str, "Path | None"]:
+    """``(run id or prefix, runs directory)``: a run's folder path names its runs directory (its parent)."""
     p = Path(str(id_or_path))
     if p.is_dir() and (p.parent / INDEX_NAME).exists():
-        store = RunStore(p.parent, create=False)
-        return Run(store, store.resolve(p.name))
-    store = RunStore(runs_dir, create=False)
-    return Run(store, store.resolve(str(id_or_path)))
+        return p.name, p.parent
+    return str(id_or_path), runs_dir
+
+
+def load_run(id_or_path, runs_dir=None) -> Run:
+    """Open a stored run by id (or unique id prefix) in ``runs_dir``, or by the path of its folder."""
+    run_id, root = locate_run(id_or_path, runs_dir)
+    store = RunStore(root, create=False)
+    return Run(store, store.resolve(run_id))
