@@ -64,11 +64,11 @@ def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, **override
     """Validate, create and execute a run; return ``(store, run_id)``. Nothing is created for a bad config."""
     cfg = resolve_config(experiment, overrides)
     resolve_device(cfg.device)
-    for m in members_of(cfg):  # build every member's monitor once: catches untrackable targets up front
-        _monitor(m.cfg)
+    members = members_of(cfg)
+    for _, vcfg in cfg.variants():  # build each variant's monitor once: untrackable targets fail up front
+        _monitor(vcfg)
     store = RunStore(runs_dir)
-    members = [{"label": m.label, "seed": m.seed} for m in members_of(cfg)]
-    run_id = store.create_run(experiment, cfg.to_dict(), members)
+    run_id = store.create_run(experiment, cfg.to_dict(), [{"label": m.label, "seed": m.seed} for m in members])
     _execute(store, run_id, cfg, quiet=quiet)
     return store, run_id
 
