@@ -11,11 +11,27 @@ Sub-packages (imports only point downwards):
 
 from __future__ import annotations
 
-from freqlens.errors import ConfigError, DivergedError, FreqlensError, StoreError
+import importlib
 
-__version__ = "0.1.0"
+from freqlens._version import __version__
+from freqlens.errors import ConfigError, DataError, DivergedError, FreqlensError, StoreError
 
-__all__ = ["ConfigError", "DivergedError", "FreqlensError", "StoreError", "load_run", "__version__"]
+__all__ = ["ConfigError", "DataError", "DivergedError", "FreqlensError", "StoreError", "load_run", "__version__",
+           "conv", "spectrum", "lab", "runs", "report", "api"]
+
+_SUBMODULES = ("conv", "spectrum", "lab", "runs", "report", "api", "io")
+
+
+def __getattr__(name: str):
+    """Sub-packages load on first use (``import freqlens; freqlens.lab.run(...)``), as scipy's do: a bare
+    ``import freqlens`` stays cheap."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"freqlens.{name}")
+    raise AttributeError(f"module 'freqlens' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_SUBMODULES})
 
 
 def load_run(id_or_path, runs_dir=None):

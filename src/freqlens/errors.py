@@ -15,5 +15,9 @@ class StoreError(FreqlensError):
     """A runs directory or run that cannot be used (unreadable, foreign, unknown id, wrong state)."""
 
 
+class DataError(FreqlensError):
+    """A dataset or data file that cannot be used (missing, corrupt, wrong sizes, too large for memory)."""
+
+
 class DivergedError(FreqlensError):
     """Training produced a non-finite loss; the run was stopped and marked failed."""

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from freqlens._version import __version__
 from freqlens.errors import StoreError
 
 INDEX_NAME = "freqlens.sqlite"
@@ -146,8 +147,6 @@ class RunStore:
     # -- runs ----------------------------------------------------------------------------------------------
     def create_run(self, experiment: str, config: dict[str, Any], members: list[dict[str, Any]]) -> str:
         """Create the folder and the index rows of a new run (status ``running``); return its id."""
-        from freqlens import __version__
-
         stamp = time.strftime("%Y%m%d-%H%M%S")
         for _ in range(100):
             run_id = f"{experiment}-{stamp}-{secrets.token_hex(2)}"
