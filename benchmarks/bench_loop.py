@@ -23,7 +23,7 @@ import torch
 
 from freqlens.lab.config import Config
 from freqlens.lab.models import mlp
-from freqlens.lab.monitor import FrequencyMonitor
+from freqlens.lab.monitors.frequency import FrequencyMonitor
 from freqlens.lab.targets import grids, target_values
 from freqlens.lab.train import fit, make_optimizer
 

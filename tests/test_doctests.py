@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["freqlens.spectrum.dft", "freqlens.lab.monitor"])
+@pytest.mark.parametrize("module", ["freqlens.spectrum.dft", "freqlens.lab.monitors.frequency", "freqlens.lab.monitors.base"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

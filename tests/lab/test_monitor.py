@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from freqlens.lab.monitor import FrequencyMonitor, convergence_step
+from freqlens.lab.monitors.frequency import FrequencyMonitor, convergence_step
 from freqlens.spectrum import periodic_grid
 
 X = periodic_grid(64)

@@ -22,7 +22,7 @@ def test_round_trip(runs_dir):
     assert ev["output_dft"].shape == (21, 51)
     np.testing.assert_allclose(ev["output_dft"][-1], np.fft.fft(ev["outputs"][-1])[:51] / 101, atol=1e-6)
     # stored ΔF equals the ΔF recomputed from the stored outputs
-    from freqlens.lab.monitor import FrequencyMonitor
+    from freqlens.lab.monitors.frequency import FrequencyMonitor
 
     mon = FrequencyMonitor(ev["target"])
     np.testing.assert_allclose(mon.record(200, ev["outputs"][-1])["delta_f"], again.delta_f.loc[200], rtol=1e-5)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from freqlens.lab.config import Config
 from freqlens.lab.experiments import EXPERIMENTS, resolve_config
-from freqlens.lab.monitor import FrequencyMonitor, convergence_step
+from freqlens.lab.monitors import FrequencyMonitor, convergence_step
 
 __all__ = ["Config", "EXPERIMENTS", "FrequencyMonitor", "convergence_step", "resolve_config", "run", "resume",
            "mlp", "fit"]

@@ -22,7 +22,7 @@ from freqlens.io import atomic_path
 from freqlens.lab.config import Config
 from freqlens.lab.experiments import resolve_config
 from freqlens.lab.models import mlp
-from freqlens.lab.monitor import FrequencyMonitor
+from freqlens.lab.monitors.frequency import FrequencyMonitor
 from freqlens.lab.targets import grids, target_values
 from freqlens.lab.train import fit, make_optimizer
 from freqlens.runs.store import RunStore

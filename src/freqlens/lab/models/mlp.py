@@ -17,7 +17,7 @@ class Sin(nn.Module):
         return torch.sin(x)
 
 
-_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "elu": nn.ELU, "sin": Sin}
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "elu": nn.ELU, "sin": Sin}
 
 
 def mlp(
@@ -39,8 +39,8 @@ def mlp(
     Xavier-uniform weights and zero biases. Parameters are drawn from ``generator`` on the CPU, then moved, so a
     seed gives the same network on every device.
     """
-    if activation not in _ACTIVATIONS:
-        raise ConfigError(f"activation must be one of {', '.join(_ACTIVATIONS)}; got {activation!r}")
+    if activation not in ACTIVATIONS:
+        raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
     dims = [in_dim, *hidden, out_dim]
     layers: list[nn.Module] = []
     std = init_std or 1.0 / math.sqrt(hidden[0])
@@ -62,5 +62,5 @@ def mlp(
                 raise ConfigError(f"init must be one of default, normal, xavier; got {init!r}")
         layers.append(lin)
         if i < len(dims) - 2:
-            layers.append(_ACTIVATIONS[activation]())
+            layers.append(ACTIVATIONS[activation]())
     return nn.Sequential(*layers).to(device=device, dtype=dtype)

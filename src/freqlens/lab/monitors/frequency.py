@@ -18,24 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from freqlens.spectrum.dft import _to_numpy, dft, spectrum_peaks
-
-
-def convergence_step(steps, values, threshold: float, hold: int = 10):
-    """First step from which ``values`` stay below ``threshold`` for ``hold`` consecutive evaluations, else None.
-
-    >>> convergence_step([0, 10, 20, 30, 40], [0.9, 0.01, 0.5, 0.01, 0.02], threshold=0.05, hold=2)
-    30
-    >>> convergence_step([0, 10, 20], [0.9, 0.01, 0.02], threshold=0.05, hold=3) is None
-    True
-    """
-    run = 0
-    steps = list(steps)
-    for i, v in enumerate(values):
-        run = run + 1 if v < threshold else 0
-        if run >= hold:
-            return int(steps[i - hold + 1])
-    return None
+from freqlens._arrays import to_numpy
+from freqlens.lab.monitors.base import convergence_step
+from freqlens.spectrum.dft import dft, spectrum_peaks
 
 
 class FrequencyMonitor:
@@ -64,7 +49,7 @@ class FrequencyMonitor:
 
     def __init__(self, target, *, freqs: list[int] | None = None, threshold: float = 0.05, hold: int = 10,
                  max_tracked: int = 8, keep_outputs: bool = True):
-        y = np.asarray(_to_numpy(target), dtype=np.float64).reshape(-1)
+        y = np.asarray(to_numpy(target), dtype=np.float64).reshape(-1)
         if y.size < 4:
             raise ValueError(f"target needs at least 4 samples, got {y.size}")
         if not np.all(np.isfinite(y)):
@@ -93,7 +78,7 @@ class FrequencyMonitor:
 
     # -- recording -----------------------------------------------------------------------------------------
     def record(self, step: int, outputs, loss: float | None = None) -> dict[str, np.ndarray]:
-        h = np.asarray(_to_numpy(outputs), dtype=np.float64).reshape(-1)
+        h = np.asarray(to_numpy(outputs), dtype=np.float64).reshape(-1)
         if h.size != self.target.size:
             raise ValueError(f"outputs have {h.size} values, the target grid has {self.target.size}")
         h_hat = dft(h)

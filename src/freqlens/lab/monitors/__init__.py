@@ -1,0 +1,6 @@
+"""Monitors: what the lab measures during training (see :mod:`freqlens.lab.monitors.base` for the protocol)."""
+
+from freqlens.lab.monitors.base import Monitor, convergence_step
+from freqlens.lab.monitors.frequency import FrequencyMonitor
+
+__all__ = ["FrequencyMonitor", "Monitor", "convergence_step"]
