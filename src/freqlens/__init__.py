@@ -36,6 +36,6 @@ def __dir__():
 
 def load_run(id_or_path, runs_dir=None):
     """Load a stored run by id (in ``runs_dir``, default ``$FREQLENS_RUNS_DIR`` or ``./runs``) or by folder path."""
-    from freqlens.runs.run import load_run as _load
+    from freqlens.report.run import load_run as _load
 
     return _load(id_or_path, runs_dir=runs_dir)

@@ -1,7 +1,8 @@
 import pytest
 
 from freqlens.errors import ConfigError
-from freqlens.lab.config import Config, parse_set
+from freqlens.lab import Config
+from freqlens.lab.config import parse_set
 from freqlens.lab.experiments import EXPERIMENTS, resolve_config
 
 

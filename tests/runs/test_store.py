@@ -109,7 +109,10 @@ def test_concurrent_first_use_of_a_runs_directory(tmp_path):
         with ProcessPoolExecutor(4) as pool:
             assert all(pool.map(_open_store, [target] * 8))
         con = sqlite3.connect(target / "freqlens.sqlite")
-        assert dict(con.execute("SELECT key, value FROM meta")) == {"schema": "freqlens-runs", "version": "1"}
+        from freqlens.runs.store import SCHEMA_VERSION
+
+        assert dict(con.execute("SELECT key, value FROM meta")) == {"schema": "freqlens-runs",
+                                                                     "version": str(SCHEMA_VERSION)}
         con.close()
 
 
@@ -127,26 +130,29 @@ def test_float64_on_request(runs_dir):
     assert 0 < diff < 1e-3
 
 
-def test_resume_refuses_a_live_run_unless_forced(runs_dir):
+def test_resume_refuses_a_run_another_process_trains(runs_dir):
+    """The run folder's lock, not a guess from a process id: held → refused; its holder gone → resumable."""
     import subprocess
     import sys
+    import time
 
     run = lab.run("fp1d", runs_dir=runs_dir, steps=20, eval_every=10, hidden=[8], report=False)
     store = RunStore(runs_dir, create=False)
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    import time
-
-    for _ in range(200):  # until the child has exec'd python (right after fork its command line is empty)
-        if b"sleep" in open(f"/proc/{sleeper.pid}/cmdline", "rb").read():
-            break
-        time.sleep(0.01)
-    try:  # pretend the run is still training in that live python process
-        store._exec("UPDATE runs SET status = 'running', pid = ? WHERE id = ?", (sleeper.pid, run.id))
-        store._exec("UPDATE members SET status = 'running' WHERE run_id = ?", (run.id,))
-        with pytest.raises(StoreError, match="still running"):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+        "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, str(os.getpid()).encode()); print('held', flush=True); "
+        "time.sleep(60)"), str(run.path / ".lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        store._write([("UPDATE runs SET status = 'running' WHERE id = ?", (run.id,)),
+                      ("UPDATE members SET status = 'running' WHERE run_id = ?", (run.id,))])
+        with pytest.raises(StoreError, match=f"being trained by process {holder.pid}"):
             lab.resume(run.id, runs_dir=runs_dir, report=False)
-        resumed = lab.resume(run.id, runs_dir=runs_dir, report=False, force=True)
-        assert resumed.status == "finished"
+        with pytest.raises(StoreError, match="being trained"):  # --force cannot break a live lock
+            lab.resume(run.id, runs_dir=runs_dir, report=False, force=True)
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        holder.kill()
+        holder.wait()
+    time.sleep(0.05)
+    resumed = lab.resume(run.id, runs_dir=runs_dir, report=False)  # status 'running', but nobody holds it
+    assert resumed.status == "finished"

@@ -37,9 +37,10 @@ def main(argv: list[str] | None = None) -> None:
         rv = app(args=argv, prog_name="freqlens", standalone_mode=False)
     except (FreqlensError, ValueError, TypeError, OSError, OverflowError) as exc:
         _fail(str(exc) or type(exc).__name__)
-    except KeyboardInterrupt:
-        print("freqlens: interrupted", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # the runner has said what became of the run
+        terminated = type(exc).__name__ == "Terminated"  # SIGTERM, handled like Ctrl-C
+        print(f"freqlens: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        sys.exit(143 if terminated else 130)
     except Exception as exc:
         # typer/click usage errors (bad option value, missing argument, unknown option): their own message,
         # on one line, instead of click's multi-line usage box. Abort is click's form of Ctrl-C.

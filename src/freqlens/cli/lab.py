@@ -1,4 +1,5 @@
-"""CLI of the Frequency Principle lab and the run store: run, resume, list, show, report, experiments."""
+"""CLI of the Frequency Principle lab and the run store: run, resume, list, show, report, experiments,
+rebuild-index. Nothing heavy is imported until a command runs."""
 
 from __future__ import annotations
 
@@ -7,29 +8,33 @@ from typing import List, Optional
 
 import typer
 
-from freqlens.lab.experiments import EXPERIMENTS
-
 RunsDir = typer.Option(None, "--runs-dir", help="Runs directory (default: $FREQLENS_RUNS_DIR or ./runs).")
 Quiet = typer.Option(False, "--quiet", "-q", help="No progress bar (for scripts).")
+RunArg = typer.Argument(..., help="Run id (or unique prefix) or run folder.")
 
 
 def _summary(run) -> str:
+    from freqlens.report.html import fmt_step
+
+    if any(v["kind"] == "sweep_summary" for v in run.views):
+        parts = [f"{r.variant}: low {fmt_step(r.low_step)}, high {fmt_step(r.high_step)}"
+                 for r in run.sweep.itertuples()]
+        return "convergence steps: " + "; ".join(parts)
     conv = run.convergence_steps
+    if not conv:
+        return "convergence steps: none recorded yet"
     if run.is_sweep:
-        parts = [f"{r.variant}: low {_fmt(r.low_step)}, high {_fmt(r.high_step)}" for r in run.sweep.itertuples()]
+        parts = [f"{lab}: " + ", ".join(f"{k}: {fmt_step(v)}" for k, v in d.items()) for lab, d in conv.items()]
     else:
-        parts = [f"k={k}: {_fmt(v)}" for k, v in conv.items()]
+        axis = next((v.get("axis", "k") for v in run.views if v.get("summary") == "convergence_step"), "k")
+        parts = [f"{axis}={k}: {fmt_step(v)}" for k, v in conv.items()]
     return "convergence steps: " + "; ".join(parts)
-
-
-def _fmt(v) -> str:
-    return "never" if v is None or v != v else str(int(v))
 
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
-        experiment: str = typer.Argument(..., help=f"One of {', '.join(EXPERIMENTS)} (see `freqlens experiments`)."),
+        experiment: str = typer.Argument(..., help="An experiment name (see `freqlens experiments`)."),
         set_: List[str] = typer.Option([], "--set", "-s", help="Override a config field: key=value (repeatable)."),
         seeds: Optional[int] = typer.Option(None, "--seeds", help="Train S independently initialised models."),
         runs_dir: Optional[Path] = RunsDir,
@@ -38,9 +43,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run an experiment, store it, and write its report."""
         from freqlens.api import run
-        from freqlens.lab.config import parse_set
+        from freqlens.lab.config import split_set
 
-        overrides = parse_set(set_)
+        overrides: dict = dict(split_set(set_))
         if seeds is not None:
             overrides["seeds"] = seeds
         result = run(experiment, runs_dir=runs_dir, quiet=quiet, report=not no_report, **overrides)
@@ -50,14 +55,12 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"report: {result.path / 'report.html'}")
 
     @app.command("resume")
-    def resume_cmd(run_id: str = typer.Argument(..., help="Run id (or unique prefix) or run folder."),
-                   runs_dir: Optional[Path] = RunsDir, quiet: bool = Quiet,
-                   force: bool = typer.Option(False, "--force", help="Resume even if the run's recorded process id "
-                                              "is alive (a recycled id).")) -> None:
+    def resume_cmd(run_id: str = RunArg, runs_dir: Optional[Path] = RunsDir, quiet: bool = Quiet,
+                   force: bool = typer.Option(False, "--force", hidden=True,
+                                              help="Accepted for freqlens 0.1 scripts; the run's lock file now "
+                                                   "tells whether another process is training it.")) -> None:
         """Complete an interrupted or killed run from its last checkpoint."""
-        from freqlens.api import resume
-
-        from freqlens.runs.run import locate_run
+        from freqlens.api import locate_run, resume
 
         rid, rdir = locate_run(run_id, runs_dir)
         result = resume(rid, runs_dir=rdir, quiet=quiet, force=force)
@@ -67,31 +70,37 @@ def register(app: typer.Typer) -> None:
 
     @app.command("list")
     def list_cmd(runs_dir: Optional[Path] = RunsDir) -> None:
-        """List the stored runs."""
+        """List the stored runs (read-only)."""
         import time
 
+        from freqlens.runs.lock import is_locked
         from freqlens.runs.store import RunStore
 
-        store = RunStore(runs_dir, create=False)
+        store = RunStore(runs_dir, create=False, readonly=True)
         df = store.list_runs()
         if df.empty:
             typer.echo(f"no runs in {store.root}")
             return
-        typer.echo(f"{'id':40s} {'status':11s} {'created':19s} {'train s':>8s}")
+        typer.echo(f"{'id':44s} {'status':12s} {'created':19s} {'train s':>8s}")
+        stale = False
         for r in df.itertuples():
             created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
             wall = "" if r.wall_time is None or r.wall_time != r.wall_time else f"{r.wall_time:.1f}"
-            typer.echo(f"{r.id:40s} {r.status:11s} {created:19s} {wall:>8s}")
+            status = r.status
+            if status == "running" and not is_locked(store.root / r.id):
+                status, stale = "running*", True
+            typer.echo(f"{r.id:44s} {status:12s} {created:19s} {wall:>8s}")
+        if stale:
+            typer.echo("* no process is training it (killed?): `freqlens resume ID` completes it")
 
     @app.command("show")
-    def show_cmd(run_id: str = typer.Argument(..., help="Run id (or unique prefix) or run folder."),
-                 runs_dir: Optional[Path] = RunsDir) -> None:
-        """Show a run's status, config, convergence steps and files."""
-        from freqlens.runs.run import load_run
+    def show_cmd(run_id: str = RunArg, runs_dir: Optional[Path] = RunsDir) -> None:
+        """Show a run's status, config, convergence steps and files (read-only)."""
+        from freqlens.api import load_run
 
         run = load_run(run_id, runs_dir)
         typer.echo(f"run:        {run.id}")
-        typer.echo(f"experiment: {run.experiment}")
+        typer.echo(f"experiment: {run.experiment} (family {run.family})")
         typer.echo(f"status:     {run.status}" + (f" ({run.message})" if run.message else ""))
         if run.wall_time is not None:
             typer.echo(f"train time: {run.wall_time:.1f} s")
@@ -102,16 +111,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {k} = {v}")
 
     @app.command("report")
-    def report_cmd(run_id: str = typer.Argument(..., help="Run id (or unique prefix) or run folder."),
-                   runs_dir: Optional[Path] = RunsDir,
+    def report_cmd(run_id: str = RunArg, runs_dir: Optional[Path] = RunsDir,
                    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder (default: the run's).")) -> None:
         """(Re)write a run's HTML report and PNG figures."""
-        from freqlens.report import build_report
-        from freqlens.runs.run import load_run
+        from freqlens.api import build_report, load_run
 
-        run = load_run(run_id, runs_dir)
         if out is not None and not out.is_dir():
             raise typer.BadParameter(f"output folder {out} does not exist", param_hint="--out")
+        run = load_run(run_id, runs_dir)
         typer.echo(f"report: {build_report(run, out)}")
 
     @app.command("experiments")
@@ -127,3 +134,16 @@ def register(app: typer.Typer) -> None:
         typer.echo(EXPERIMENTS[name].description)
         for k, v in cfg.to_dict().items():
             typer.echo(f"  {k} = {v}")
+
+    @app.command("rebuild-index")
+    def rebuild_cmd(runs_dir: Optional[Path] = RunsDir,
+                    force: bool = typer.Option(False, "--force", help="Rebuild even a healthy index.")) -> None:
+        """Recreate a lost, emptied or damaged run index from the run folders (the old one is kept aside)."""
+        from freqlens.lab.rebuild import rebuild_index
+
+        rep = rebuild_index(runs_dir, force=force)
+        for p in rep.moved_aside:
+            typer.echo(f"kept the old index file as {p}")
+        typer.echo(f"rebuilt the index with {len(rep.runs)} run(s)")
+        for name, why in rep.skipped:
+            typer.echo(f"skipped {name}: {why}")

@@ -1,30 +1,33 @@
-"""The Frequency Principle lab: experiments, models, the training loop and the per-frequency monitor.
+"""The Frequency Principle lab: families of experiments, models, optimizers, monitors and the training loop.
 
 ``freqlens.lab.run(name, **overrides)`` runs a named experiment into the run store and returns a
-:class:`freqlens.runs.run.Run`; ``freqlens.lab.resume(run_id)`` completes a killed one.
+:class:`freqlens.report.Run`; ``freqlens.lab.resume(run_id)`` completes a killed one.
 """
 
 from __future__ import annotations
 
-from freqlens.lab.config import Config
-from freqlens.lab.experiments import EXPERIMENTS, resolve_config
-from freqlens.lab.monitors import FrequencyMonitor, convergence_step
+from freqlens.lab.config import TrainConfig
+from freqlens.lab.experiments import EXPERIMENTS, FAMILIES, resolve_config
+from freqlens.lab.families.fp1d import Fp1dConfig
+from freqlens.lab.monitors import FrequencyMonitor, Monitor, convergence_step
 
-__all__ = ["Config", "EXPERIMENTS", "FrequencyMonitor", "convergence_step", "resolve_config", "run", "resume",
-           "mlp", "fit"]
+Config = Fp1dConfig  # the 1-D lab's config under its freqlens 0.1 name
+
+__all__ = ["Config", "EXPERIMENTS", "FAMILIES", "FrequencyMonitor", "Fp1dConfig", "Monitor", "TrainConfig",
+           "convergence_step", "fit", "mlp", "resolve_config", "resume", "run"]
 
 
 def run(experiment: str = "fp1d", **kwargs):
     """Run a named experiment (see :data:`EXPERIMENTS`); keywords are config overrides plus ``runs_dir``,
-    ``quiet`` and ``report``. Returns the stored :class:`~freqlens.runs.run.Run`."""
-    from freqlens.api import run as _run
+    ``quiet`` and ``report``. Returns the stored :class:`~freqlens.report.Run`."""
+    from freqlens.lab.api import run as _run
 
     return _run(experiment, **kwargs)
 
 
 def resume(run_id: str, **kwargs):
-    """Complete an interrupted or killed run (see :func:`freqlens.api.resume`)."""
-    from freqlens.api import resume as _resume
+    """Complete an interrupted or killed run (see :func:`freqlens.lab.api.resume`)."""
+    from freqlens.lab.api import resume as _resume
 
     return _resume(run_id, **kwargs)
 

@@ -1,8 +1,9 @@
-"""Experiment configuration: one flat, validated dataclass.
+"""Configuration of a lab run: :class:`TrainConfig` (what every family shares) and one parse/coerce/validate for
+any config dataclass.
 
-Resolution order: :class:`Config` defaults ← the experiment's settings ← user overrides (``--set key=value`` on
-the CLI, keywords in Python). Everything is validated before a run folder is created, so a bad config never
-leaves anything behind.
+Resolution order: the family's config defaults ← the experiment's settings ← user overrides (``--set key=value``
+on the CLI, keywords in Python). Everything is validated - types, ranges, and the memory the run will need -
+before a run folder is created, so a bad config never leaves anything behind.
 """
 
 from __future__ import annotations
@@ -10,58 +11,50 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass, field, fields
+import os
+from dataclasses import dataclass, fields
 from typing import Any, get_args, get_origin, get_type_hints
 
 from freqlens.errors import ConfigError
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "gelu", "elu", "sin")
-INITS = ("default", "normal", "xavier")
 OPTIMIZERS = ("adam", "sgd")
-TARGETS = ("sines", "step")
-SWEEPS = ("none", "freq", "amp")
 DTYPES = ("float32", "float64")
+MAX_STEPS = 10**9  # a billion optimizer units: decades of training on any machine
+MAX_SEEDS = 10_000
+MAX_SEED = 2**63 - 1
+
+
+def machine_threads() -> int:
+    """CPU threads this process may use (its affinity where the OS says, else the core count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 @dataclass
-class Config:
-    """All settings of a 1-D Frequency Principle run (see ``freqlens experiments`` for each experiment's values)."""
+class TrainConfig:
+    """Settings every family shares: seeds, budget in the optimizer's unit, schedules, device, precision.
 
-    experiment: str = "fp1d"
-    # --- target -------------------------------------------------------------------------------------------
-    target: str = "sines"  # "sines": sum_i amps[i] * sin(freqs[i] * x); "step": periodic step through `levels`
-    freqs: list[int] = field(default_factory=lambda: [1, 3, 5])
-    amps: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
-    levels: list[float] = field(default_factory=lambda: [-1.0, 0.5, 1.5])  # step target: one value per third
-    n_train: int = 101  # evenly spaced training points on [-pi, pi), endpoint excluded
-    n_eval: int = 0  # points of the measurement/display grid; 0 = the training grid
-    # --- model --------------------------------------------------------------------------------------------
-    hidden: list[int] = field(default_factory=lambda: [200, 200, 200, 100])
-    activation: str = "tanh"
-    init: str = "normal"  # "default" (PyTorch's), "normal" (N(0, init_std) weights and biases), "xavier"
-    init_std: float = 0.0  # 0 = 1/sqrt(hidden[0]) as in the authors' notebook
+    Families extend it (a dataclass subclass) with their data, model and measurement settings, and override
+    :meth:`validate` (calling ``super().validate()``), :meth:`variants` and :meth:`memory_bytes`.
+    """
+
+    experiment: str = ""
     # --- optimisation -------------------------------------------------------------------------------------
     optimizer: str = "adam"
     lr: float = 2e-4
     momentum: float = 0.9  # SGD only
-    steps: int = 3000
+    nesterov: bool = False  # SGD only: Nesterov momentum
+    steps: int = 3000  # in the optimizer's unit (the family says which: steps, epochs, evaluations)
     seed: int = 0
     seeds: int = 1  # independently initialised models (seed, seed+1, ...)
     dtype: str = "float32"
     device: str = "auto"  # "auto" = cuda if available else cpu
     threads: int = 0  # CPU threads for torch while training; 0 = torch's default (all cores)
-    # --- measurement --------------------------------------------------------------------------------------
+    # --- schedules ----------------------------------------------------------------------------------------
     eval_every: int = 10
     checkpoint_every: int = 500
-    tracked: list[int] = field(default_factory=list)  # empty = the peaks of the target's |DFT|
-    max_tracked: int = 8
-    threshold: float = 0.05
-    hold: int = 10  # consecutive evaluations below threshold that define convergence
-    # --- sweeps -------------------------------------------------------------------------------------------
-    sweep: str = "none"  # "freq": sin x + high_amp*sin(k x), k in sweep_values; "amp": sin x + a*sin(high_freq x)
-    sweep_values: list[float] = field(default_factory=list)
-    high_freq: int = 4
-    high_amp: float = 0.2
 
     # ------------------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -71,140 +64,103 @@ class Config:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Config":
+    def from_dict(cls, data: dict[str, Any]):
+        """The config stored with a run (keys this version does not know are ignored; missing ones default)."""
         known = {f.name for f in fields(cls)}
-        cfg = cls(**{k: v for k, v in data.items() if k in known})
+        try:
+            cfg = cls(**{k: coerce(cls, k, v) for k, v in data.items() if k in known})
+        except ConfigError as exc:
+            raise ConfigError(f"stored config is not valid: {exc}") from None
         cfg.validate()
         return cfg
 
-    def variants(self) -> list[tuple[str, "Config"]]:
-        """The trained configurations: one for a plain experiment, one per sweep value for a sweep."""
-        if self.sweep == "none":
-            return [("", self)]
-        out = []
-        for v in self.sweep_values:
-            if self.sweep == "freq":
-                k = int(v)
-                freqs, amps, label = ([1], [1.0 + self.high_amp], f"k={k}") if k == 1 else (
-                    [1, k], [1.0, self.high_amp], f"k={k}")
-            else:
-                freqs, amps, label = [1, self.high_freq], [1.0, float(v)], f"a={v:g}"
-            out.append((label, dataclasses.replace(self, freqs=freqs, amps=amps, sweep="none", sweep_values=[],
-                                                   tracked=sorted(set(freqs)))))
-        return out
+    def variants(self) -> list[tuple[str, "TrainConfig"]]:
+        """The trained configurations: ``[(label, config)]``; one unlabelled for a plain run."""
+        return [("", self)]
 
-    def validate(self) -> "Config":
+    def check_overrides(self, given: set[str]) -> None:
+        """Refuse overrides that make no sense together for this family (called with the keys the user set)."""
+
+    def memory_bytes(self) -> int:
+        """Peak memory one member of this config needs, estimated before anything is allocated."""
+        return 0
+
+    def memory_summary(self) -> str:
+        """What :meth:`memory_bytes` counts, in a few words (for the refusal message)."""
+        return "model, optimizer state and recorded arrays"
+
+    def validate(self) -> "TrainConfig":
         """Raise :class:`ConfigError` naming the first bad field and its accepted values."""
-        _choice("target", self.target, TARGETS)
-        _choice("activation", self.activation, ACTIVATIONS)
-        _choice("init", self.init, INITS)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("dtype", self.dtype, DTYPES)
-        _choice("sweep", self.sweep, SWEEPS)
-        if not (self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")
-                or self.device == "mps"):
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        choice("dtype", self.dtype, DTYPES)
+        if not (self.device in ("auto", "cpu", "mps") or self.device == "cuda"
+                or (self.device.startswith("cuda:") and self.device[5:].isdigit())):
             raise ConfigError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}")
-        _positive_int("n_train", self.n_train, minimum=4)
-        if self.n_eval != 0:
-            _positive_int("n_eval", self.n_eval, minimum=4)
-        if not self.hidden:
-            raise ConfigError("hidden must list at least one layer width, e.g. hidden=200,200")
-        for w in self.hidden:
-            if w < 1:
-                raise ConfigError(f"hidden widths must be >= 1, got {self.hidden}")
-        _positive_float("lr", self.lr)
+        positive_float("lr", self.lr)
         if not 0.0 <= self.momentum < 1.0:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
-        if self.init_std < 0 or not math.isfinite(self.init_std):
-            raise ConfigError(f"init_std must be >= 0 (0 = 1/sqrt(first width)), got {self.init_std}")
-        _positive_int("steps", self.steps)
-        _positive_int("seeds", self.seeds)
-        if self.threads < 0:
-            raise ConfigError(f"threads must be >= 0 (0 = torch's default), got {self.threads}")
-        _positive_int("eval_every", self.eval_every)
+        int_range("steps", self.steps, 1, MAX_STEPS)
+        int_range("seeds", self.seeds, 1, MAX_SEEDS)
+        int_range("seed", self.seed, 0, MAX_SEED - self.seeds + 1)
+        cores = machine_threads()
+        if not 0 <= self.threads <= cores:
+            raise ConfigError(f"threads must be between 0 (torch's default) and {cores} (the CPU threads this "
+                              f"process may use), got {self.threads}")
+        int_range("eval_every", self.eval_every, 1, MAX_STEPS)
         if self.eval_every > self.steps:
             raise ConfigError(f"eval_every ({self.eval_every}) must be <= steps ({self.steps})")
-        _positive_int("checkpoint_every", self.checkpoint_every)
-        _positive_int("hold", self.hold)
-        _positive_int("max_tracked", self.max_tracked)
-        if self.seed < 0:
-            raise ConfigError(f"seed must be >= 0, got {self.seed}")
-        if not (0.0 < self.threshold < 1.0):
-            raise ConfigError(f"threshold must be in (0, 1), got {self.threshold}")
-        if self.n_eval not in (0,) and self.n_eval < self.n_train:
-            raise ConfigError(f"n_eval ({self.n_eval}) must be 0 (the training grid) or >= n_train ({self.n_train})")
-        grid = self.n_train  # every frequency must be resolved by the training grid (n_eval >= n_train)
-        if not all(math.isfinite(a) for a in [*self.amps, *self.levels, self.high_amp, *self.sweep_values]):
-            raise ConfigError("amps, levels, high_amp and sweep_values must be finite numbers")
-        if len(set(self.tracked)) != len(self.tracked):
-            raise ConfigError(f"tracked frequencies must be distinct, got {self.tracked}")
-        if self.target == "sines":
-            if not self.freqs:
-                raise ConfigError("freqs must list at least one frequency")
-            if len(self.amps) != len(self.freqs):
-                raise ConfigError(f"amps must have one value per frequency: {len(self.freqs)} freqs, "
-                                  f"{len(self.amps)} amps")
-            for k in self.freqs:
-                if not 1 <= k < grid / 2:
-                    raise ConfigError(f"freqs must be integers in [1, {math.ceil(grid / 2) - 1}] for a "
-                                      f"{grid}-point grid, got {k}")
-        if self.target == "step" and len(self.levels) != 3:
-            raise ConfigError(f"levels must give the step target's 3 values, got {self.levels}")
-        for k in self.tracked:
-            if not 1 <= k < grid / 2:
-                raise ConfigError(f"tracked frequencies must be in [1, {math.ceil(grid / 2) - 1}], got {k}")
-        if self.sweep == "none" and self.sweep_values:
-            raise ConfigError("sweep_values needs sweep=freq or sweep=amp")
-        if self.sweep != "none":
-            if not self.sweep_values:
-                raise ConfigError(f"sweep={self.sweep!r} needs sweep_values")
-            labels = [label for label, _ in self.variants()]
-            if len(set(labels)) != len(labels):
-                raise ConfigError(f"sweep_values must be distinct, got {self.sweep_values}")
-            if not self.high_amp > 0:
-                raise ConfigError(f"high_amp must be > 0, got {self.high_amp}")
-            if self.sweep == "freq":
-                for v in self.sweep_values:
-                    if v != int(v) or not 1 <= v < grid / 2:
-                        raise ConfigError(f"freq sweep values must be integers in [1, {math.ceil(grid / 2) - 1}],"
-                                          f" got {v:g}")
-            else:
-                if not 2 <= self.high_freq < grid / 2:
-                    raise ConfigError(f"high_freq must be in [2, {math.ceil(grid / 2) - 1}] (1 is the low "
-                                      f"component), got {self.high_freq}")
-                for v in self.sweep_values:
-                    if not (v > 0 and math.isfinite(v)):
-                        raise ConfigError(f"amp sweep values must be > 0, got {v}")
+        int_range("checkpoint_every", self.checkpoint_every, 1, MAX_STEPS)
         return self
 
 
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+# ---------------------------------------------------------------------------------------------------------------
+# Checks shared by every config
+# ---------------------------------------------------------------------------------------------------------------
+def choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
-def _positive_int(name: str, value: int, minimum: int = 1) -> None:
+def int_range(name: str, value: int, minimum: int = 1, maximum: int | None = None) -> None:
     if value < minimum:
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be an integer <= {maximum}, got {value}")
 
 
-def _positive_float(name: str, value: float) -> None:
+def positive_float(name: str, value: float) -> None:
     if not (value > 0 and math.isfinite(value)):
         raise ConfigError(f"{name} must be a finite number > 0, got {value}")
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Overrides: typed coercion of Python values and of CLI strings
-# ---------------------------------------------------------------------------------------------------------------
-_HINTS = get_type_hints(Config)
-KEYS = tuple(f.name for f in fields(Config))
+def check_memory(cfg: TrainConfig, what: str = "this run") -> None:
+    """Refuse, with the figures, a config whose estimated memory exceeds what the machine has available."""
+    from freqlens._memory import available_memory
+
+    need = cfg.memory_bytes()
+    have = available_memory()
+    if need > have:
+        raise ConfigError(f"{what} needs about {_gib(need)} of memory ({cfg.memory_summary()}) but "
+                          f"{_gib(have)} are available; reduce it")
 
 
-def coerce(key: str, value: Any) -> Any:
-    """Convert ``value`` (a Python value or a CLI string) to the type of field ``key``; raise ConfigError."""
-    if key not in _HINTS:
-        raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(k for k in KEYS if k != 'experiment')}")
-    hint = _HINTS[key]
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Overrides: typed coercion of Python values and of CLI strings, for any config dataclass
+# ---------------------------------------------------------------------------------------------------------------
+def keys(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name != "experiment")
+
+
+def coerce(cls: type, key: str, value: Any) -> Any:
+    """Convert ``value`` (a Python value or a CLI string) to the type of field ``key`` of ``cls``."""
+    hints = get_type_hints(cls)
+    if key not in hints:
+        raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(keys(cls))}")
+    hint = hints[key]
     try:
         if get_origin(hint) is list:
             (item,) = get_args(hint)
@@ -215,15 +171,13 @@ def coerce(key: str, value: Any) -> Any:
                 parts = list(value)
             else:
                 parts = [value]
-            return [_scalar(item, p, key) for p in parts]
-        return _scalar(hint, value, key)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError):
+            return [_scalar(item, p) for p in parts]
+        return _scalar(hint, value)
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"{key} expects {_type_name(hint)}, got {value!r}") from None
 
 
-def _scalar(typ: type, value: Any, key: str) -> Any:
+def _scalar(typ: type, value: Any) -> Any:
     if typ is bool:
         if isinstance(value, str):
             if value.lower() in ("1", "true", "yes", "on"):
@@ -231,12 +185,18 @@ def _scalar(typ: type, value: Any, key: str) -> Any:
             if value.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(value)
-        return bool(value)
+        if isinstance(value, (bool, int)) and value in (0, 1):
+            return bool(value)
+        raise ValueError(value)
     if typ is int:
         if isinstance(value, bool):
             raise ValueError(value)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            return int(value)
         f = float(value)
-        if not f.is_integer():
+        if not f.is_integer():  # 2.5, nan and inf are not integers
             raise ValueError(value)
         return int(f)
     if typ is float:
@@ -259,9 +219,9 @@ def _type_name(hint: Any) -> str:
     return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}.get(hint, str(hint))
 
 
-def parse_set(items: list[str]) -> dict[str, Any]:
-    """Parse CLI ``--set key=value`` items into typed overrides."""
-    out: dict[str, Any] = {}
+def split_set(items: list[str]) -> dict[str, str]:
+    """CLI ``--set key=value`` items as ``{key: text}`` (typed later, by the experiment's config class)."""
+    out: dict[str, str] = {}
     for item in items:
         if "=" not in item:
             raise ConfigError(f"--set expects key=value, got {item!r}")
@@ -269,5 +229,14 @@ def parse_set(items: list[str]) -> dict[str, Any]:
         key = key.strip()
         if key == "experiment":
             raise ConfigError("experiment is chosen by name (freqlens run NAME), not with --set")
-        out[key] = coerce(key, value)
+        if key in out:
+            raise ConfigError(f"--set {key} is given twice")
+        out[key] = value
     return out
+
+
+def parse_set(items: list[str], cls: type | None = None) -> dict[str, Any]:
+    """Parse CLI ``--set key=value`` items into overrides typed for config class ``cls`` (default: 1-D)."""
+    if cls is None:
+        from freqlens.lab.families.fp1d import Fp1dConfig as cls
+    return {k: coerce(cls, k, v) for k, v in split_set(items).items()}

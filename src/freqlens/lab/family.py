@@ -33,7 +33,7 @@ class Problem:
     x, y : Tensor
         Training inputs and targets on the device (the whole training set; minibatches are slices of it).
     loss : callable
-        ``loss(outputs, targets) -> 0-d tensor`` (mean over the batch).
+        ``loss(outputs, targets) -> 0-d tensor`` (mean over the batch); ``loss_name`` names it in the store.
     batch_size : int
         0 = full batch (every step sees all of ``x``); else the minibatch size.
     evaluate : callable, optional
@@ -54,6 +54,7 @@ class Problem:
     evaluate: Callable[["Problem", Any], dict[str, Any]] | None = None
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    loss_name: str = "mse"
 
     def loss_and_outputs(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Full-batch forward pass on the training set (with grad): ``(loss, outputs)``."""
@@ -62,13 +63,88 @@ class Problem:
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, batch: int = 8192) -> torch.Tensor:
-        """``model(x)`` without grad, in slices of ``batch`` rows (bounded memory on large evaluation sets)."""
-        if x.shape[0] <= batch:
-            return self.model(x)
-        return torch.cat([self.model(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
+        """``model(x)`` in evaluation mode without grad, in slices of ``batch`` rows (bounded memory on large
+        evaluation sets); the model's training mode is restored."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            if x.shape[0] <= batch:
+                return self.model(x)
+            return torch.cat([self.model(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
+        finally:
+            self.model.train(was_training)
 
     def outputs_for(self, train_outputs: Any) -> dict[str, Any]:
         """The outputs every monitor source needs now (see :attr:`evaluate`)."""
         if self.evaluate is not None:
             return self.evaluate(self, train_outputs)
         return {"train": train_outputs if train_outputs is not None else self.predict(self.x)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Families and experiments
+# ---------------------------------------------------------------------------------------------------------------
+class Family:
+    """A family of experiments. Subclass it, set the class attributes, override the methods, and register an
+    instance with :func:`register_family`.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"fp1d"``, ``"classify"``, ...).
+    config : type
+        Its config dataclass (a :class:`~freqlens.lab.config.TrainConfig` subclass).
+    unit : str
+        What one optimizer step is for this family by default (``"step"``, ``"epoch"``; the optimizer may say
+        otherwise, e.g. ``"evaluation"`` for derivative-free methods).
+    """
+
+    name: str = ""
+    config: type = object
+    unit: str = "step"
+
+    def build(self, cfg, seed: int, device: torch.device, dtype: torch.dtype) -> Problem:
+        """The model, data and loss of one member (``seed`` initialises the model; data seeds are in ``cfg``)."""
+        raise NotImplementedError
+
+    def monitors(self, cfg, problem: Problem) -> list:
+        """The monitors of one member (objects following :class:`~freqlens.lab.monitors.base.Monitor`)."""
+        return []
+
+    def views(self, cfg) -> list[dict[str, Any]]:
+        """The report's views of a run of ``cfg`` (plain JSON: kind, metric/summary/file, title, options)."""
+        return []
+
+    def metric_axes(self, cfg) -> dict[str, str]:
+        """``{metric: axis name}`` of every metric a member records, ``loss`` included (its axis is ``""``)."""
+        return {"loss": ""}
+
+    def check(self, cfg) -> None:
+        """Extra up-front checks that need more than the config's own validation (e.g. building the monitors
+        of each variant once so that an untrackable target fails before anything is stored)."""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment: a family plus settings."""
+
+    name: str
+    family: str
+    description: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+FAMILIES: dict[str, Family] = {}
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register_family(family: Family) -> Family:
+    FAMILIES[family.name] = family
+    return family
+
+
+def register_experiment(experiment: Experiment) -> Experiment:
+    if experiment.family not in FAMILIES:
+        raise ValueError(f"experiment {experiment.name!r} names an unknown family {experiment.family!r}")
+    EXPERIMENTS[experiment.name] = experiment
+    return experiment

@@ -1,5 +1,6 @@
-"""Figures and the self-contained HTML report of a run."""
+"""Reading and presenting stored runs: the :class:`Run` view, figures drawn from stored views, the HTML report."""
 
 from freqlens.report.html import build_report
+from freqlens.report.run import Run, load_run, locate_run
 
-__all__ = ["build_report"]
+__all__ = ["Run", "build_report", "load_run", "locate_run"]

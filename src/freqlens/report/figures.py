@@ -1,6 +1,16 @@
-"""Figures of a 1-D Frequency Principle run (matplotlib, Agg backend). Each function returns a Figure."""
+"""Figures drawn from a run's stored views (matplotlib, Agg backend). One renderer per view kind; each returns a
+Figure. A view is plain JSON declared by the run's family and stored with the run, e.g.
+``{"kind": "heatmap", "metric": "delta_f", "clip": [0.1, 1], "marks": "convergence_step", "title": ...}``.
+
+Kinds: ``curves`` (a metric against the step, one line per member or per key), ``heatmap`` (key × step, with the
+steps of a summary marked), ``summary`` (a per-key summary with its spread across seeds), ``sweep_summary`` (a 1-D
+sweep's components against the swept value), ``line_snapshots`` / ``spectrum_snapshots`` (stored outputs on a grid
+and their DFT at chosen steps). Families with their own pictures add renderers with :func:`renderer`.
+"""
 
 from __future__ import annotations
+
+from typing import Callable
 
 import matplotlib
 
@@ -11,25 +21,199 @@ from matplotlib.colors import Normalize  # noqa: E402
 
 from freqlens.spectrum.dft import dft  # noqa: E402
 
-CLIP = (0.1, 1.0)  # ΔF heat-map colour range, as in Xu et al.'s code
+RENDERERS: dict[str, Callable] = {}
 
 
-def loss_figure(run):
-    loss = run.loss
+def renderer(kind: str):
+    """Register the function drawing views of ``kind``: ``fn(run, view) -> Figure``."""
+    def deco(fn):
+        RENDERERS[kind] = fn
+        return fn
+    return deco
+
+
+def draw(run, view: dict):
+    """The Figure of one view of ``run``."""
+    if view["kind"] not in RENDERERS:
+        raise ValueError(f"no renderer for view kind {view['kind']!r}")
+    return RENDERERS[view["kind"]](run, view)
+
+
+def _threshold(run, view) -> float | None:
+    t = view.get("threshold")
+    return run.config.get(t) if isinstance(t, str) else t
+
+
+def _seeds_note(run) -> str:
+    n = run.config.get("seeds", 1)
+    return f" ({n} seeds)" if n > 1 else ""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+@renderer("curves")
+def curves_figure(run, view):
+    """A metric against the step: ``by="member"`` one line per member, ``by="key"`` one per key (mean over
+    seeds; for a sweep one per variant, skipping the keys in ``skip_in_sweep``)."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    for col in loss.columns:
-        ax.plot(loss.index, loss[col], lw=1.2, label=col)
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss (MSE)")
-    ax.set_title(f"{run.experiment}: loss")
-    if 1 < loss.shape[1] <= 12:
+    if view.get("by", "key") == "member":
+        df = run.metrics(view["metric"])
+        df["member_name"] = [f"{lab + ' ' if lab else ''}seed {s}" for lab, s in zip(df["label"], df["seed"])]
+        wide = df.pivot_table(index="step", columns="member_name", values="value", sort=False)
+        for col in wide.columns:
+            ax.plot(wide.index, wide[col], lw=1.2, label=col)
+        if 1 < wide.shape[1] <= 12:
+            ax.legend(fontsize=7, ncol=2)
+    else:
+        df = run.wide(view["metric"])
+        cmap = plt.get_cmap("viridis")
+        cols = list(df.columns)
+        axis = view.get("axis", "key")
+        if run.is_sweep:
+            skip = set(view.get("skip_in_sweep", []))
+            cols = [c for c in cols if c[1] not in skip or all(k in skip for lab, k in cols if lab == c[0])]
+        for i, col in enumerate(cols):
+            label = f"{axis}={col}" if not run.is_sweep else (
+                f"sweep {col[0]}" if col[0].startswith(f"{axis}=") else f"{col[0]} ({axis}={col[1]})")
+            values = df[col].to_numpy(dtype=float)
+            ax.plot(df.index, np.maximum(values, 1e-6) if view.get("log") else values, lw=1.3,
+                    color=cmap(i / max(len(cols) - 1, 1)), label=label)
+        thr = _threshold(run, view)
+        if thr is not None:
+            ax.axhline(thr, color="k", ls=":", lw=1, label=f"threshold {thr}")
         ax.legend(fontsize=7, ncol=2)
+    if view.get("log"):
+        ax.set_yscale("log")
+    ax.set_xlabel(run.unit)
+    ax.set_ylabel(view.get("ylabel", view["metric"]))
+    ax.set_title(f"{run.experiment}: {view.get('short', view['title'])}"
+                 + (" (mean over seeds)" if view.get("by") == "key" and run.config.get("seeds", 1) > 1 else ""),
+                 fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
 
+@renderer("heatmap")
+def heatmap_figure(run, view):
+    """Key × step heat map of a metric (colour clipped to ``clip``), the steps of summary ``marks`` as ▼."""
+    df = run.wide(view["metric"])
+    clip = tuple(view.get("clip", (float(np.nanmin(df.to_numpy())), float(np.nanmax(df.to_numpy())))))
+    axis = view.get("axis", "key")
+    marks = _summary_medians(run, view["marks"]) if view.get("marks") else {}
+    if run.is_sweep:
+        rows = list(df.columns)
+        labels = [f"{view.get('sweep_name', 'sweep')} {lab} · {view.get('metric_label', view['metric'])} at {axis}={k}"
+                  for lab, k in rows]
+        conv_at = [marks.get(lab, {}).get(k) for lab, k in rows]
+    else:
+        rows = list(df.columns)
+        labels = [f"{axis}={k}" for k in rows]
+        conv_at = [marks.get("", {}).get(k) for k in rows]
+    data = np.clip(df.to_numpy().T, *clip)
+    steps = df.index.to_numpy()
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * len(rows)))
+    dstep = steps[1] - steps[0] if len(steps) > 1 else 1
+    edges = np.append(steps - dstep / 2, steps[-1] + dstep / 2)
+    mesh = ax.pcolormesh(edges, np.arange(len(rows) + 1), data, cmap="viridis", norm=Normalize(*clip),
+                         shading="flat")
+    for i, s in enumerate(conv_at):
+        if s is not None:
+            ax.plot([s], [i + 0.5], marker="v", color="white", mec="black", ms=8)
+    ax.set_yticks(np.arange(len(rows)) + 0.5, labels)
+    ax.set_xlabel(run.unit)
+    ax.set_title(f"{run.experiment}: {view.get('label', view['metric'])} (colour clipped to [{clip[0]:g}, "
+                 f"{clip[1]:g}]{'; ▼ = converged' if marks else ''})", fontsize=9)
+    fig.colorbar(mesh, ax=ax, label=view.get("colorbar", view["metric"]))
+    fig.tight_layout()
+    return fig
+
+
+def _summary_medians(run, name: str) -> dict:
+    """``{variant: {key: median over seeds or None}}`` of a per-key step summary."""
+    df = run.summaries(name)
+    out: dict = {}
+    for (label, key), grp in df.groupby(["label", "key"], sort=False):
+        vals = np.array([np.inf if v is None else float(v) for v in grp["value"]])
+        med = float(np.median(vals)) if vals.size else np.inf
+        out.setdefault(label, {})[key] = None if not np.isfinite(med) else int(round(med))
+    return out
+
+
+@renderer("summary")
+def summary_figure(run, view):
+    """A per-key step summary (e.g. the convergence step per frequency): every seed, the median, the spread."""
+    df = run.summaries(view["summary"])
+    medians = _summary_medians(run, view["summary"]).get("", {})
+    axis = view.get("axis", "key")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    keys = list(dict.fromkeys(sorted(df["key"].unique())))
+    never = 0
+    for j, k in enumerate(keys):
+        vals = np.array([np.nan if v is None else float(v) for v in df[df["key"] == k]["value"]])
+        ok = vals[~np.isnan(vals)]
+        never += int(np.isnan(vals).sum())
+        jitter = np.linspace(-0.15, 0.15, len(ok)) if len(ok) > 1 else np.zeros(len(ok))
+        ax.plot(j + jitter, ok, "o", color="C0", alpha=0.6, ms=5)
+        med = medians.get(k)
+        if med is not None:
+            ax.hlines(med, j - 0.3, j + 0.3, color="C3", lw=2.5, label="median" if j == 0 else None)
+        if len(ok) > 1:
+            ax.vlines(j, ok.min(), ok.max(), color="C0", alpha=0.4)
+    ax.set_xticks(range(len(keys)), [f"{axis}={k}" for k in keys])
+    ax.set_xlabel(view.get("xlabel", "tracked frequency" if axis == "k" else axis))
+    if never:
+        ax.set_title(f"{never} seed/{axis} pair(s) never converged", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    cfg = run.config
+    ax.set_ylabel(view.get("ylabel", f"convergence {run.unit} ({view.get('rule', _rule(cfg))})"))
+    fig.suptitle(f"{run.experiment}: {view.get('short', 'convergence step per frequency')}{_seeds_note(run)}")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _rule(cfg) -> str:
+    if "threshold" in cfg and "hold" in cfg:
+        return f"ΔF < {cfg['threshold']} for {cfg['hold']} evals"
+    return "first step below threshold"
+
+
+@renderer("sweep_summary")
+def sweep_summary_figure(run, view):
+    """A 1-D sweep: the low (k=1) and high component's convergence step against the swept value."""
+    sw = run.sweep
+    cfg = run.config
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = sw["value"].to_numpy(dtype=float)
+    for comp, colour, name in (("low", "C0", "low component (k=1)"), ("high", "C3", "high component")):
+        med = np.array([np.nan if v is None else v for v in sw[f"{comp}_step"]], dtype=float)
+        err = np.array([0 if v is None else v for v in sw[f"{comp}_std"]], dtype=float)
+        ax.errorbar(x, med, yerr=err, fmt="o-", color=colour, capsize=3, label=name)
+        for xi, mi in zip(x, med):
+            if np.isnan(mi):  # at the top of the axes, whatever the (log) data range
+                ax.plot([xi], [0.97], marker="x", color=colour, ms=8, transform=ax.get_xaxis_transform())
+                ax.annotate("never", (xi, 0.93), xycoords=("data", "axes fraction"), fontsize=7, color=colour,
+                            ha="center", va="top")
+    ax.set_xticks(x, [f"{v:g}" for v in x])
+    ax.set_xlabel("k (frequency of the second component)" if cfg["sweep"] == "freq"
+                  else f"a (amplitude of sin {cfg['high_freq']}x)")
+    finite = [v for v in (*sw["low_step"], *sw["high_step"]) if v is not None and not np.isnan(v) and v > 0]
+    if finite:
+        ax.set_yscale("log")
+    else:
+        ax.text(0.5, 0.5, "no component converged within the run", transform=ax.transAxes, ha="center")
+    ax.legend()
+    ax.set_ylabel(f"convergence step ({_rule(cfg)})")
+    fig.suptitle(f"{run.experiment}: convergence step per frequency{_seeds_note(run)}")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Snapshots of stored outputs
+# ---------------------------------------------------------------------------------------------------------------
 def snapshot_member(run) -> int:
     """The member whose outputs are drawn: the first one, or for a sweep the first seed of the last variant."""
     members = run.members
@@ -58,180 +242,64 @@ def snapshot_steps(ev: dict, conv: dict, n: int = 5) -> list[int]:
     return ordered
 
 
-def _member_conv(run, member: int) -> dict:
-    c = run.convergence
-    c = c[c["member"] == member]
-    return {int(k): (None if s is None or np.isnan(s) else int(s)) for k, s in zip(c["k"], c["step"])}
+def _member_summary(run, member: int, name: str) -> dict:
+    df = run.summaries(name)
+    df = df[df["member"] == member]
+    return {k: (None if v is None else int(v)) for k, v in zip(df["key"], df["value"])}
 
 
-def outputs_figure(run):
+def _snapshots(run, view):
     m = snapshot_member(run)
-    ev = run.evals(m)
-    steps = snapshot_steps(ev, _member_conv(run, m))
+    ev = run.arrays(m, view["file"])
+    steps = snapshot_steps(ev, _member_summary(run, m, view["at"]) if view.get("at") else {})
     idx = [int(np.searchsorted(ev["steps"], s)) for s in steps]
+    label = run.members.loc[run.members["member"] == m, "label"].iloc[0]
+    return m, ev, steps, idx, label
+
+
+@renderer("line_snapshots")
+def line_snapshots_figure(run, view):
+    """The stored outputs against the grid at step 0, at each convergence step and at the end."""
+    _, ev, steps, idx, label = _snapshots(run, view)
+    x = ev[view.get("x", "x")]
     fig, axes = plt.subplots(1, len(steps), figsize=(3.2 * len(steps), 3.2), sharey=True, squeeze=False)
-    cfg = run.config
-    x_train = None
-    if cfg.get("n_eval") and cfg["n_eval"] != cfg["n_train"]:
-        x_train = -np.pi + 2 * np.pi * np.arange(cfg["n_train"]) / cfg["n_train"]
+    points = view.get("points")
     for ax, s, i in zip(axes[0], steps, idx):
-        ax.plot(ev["x"], ev["target"], color="0.6", lw=2.2, label="target")
-        ax.plot(ev["x"], ev["outputs"][i], color="C3", lw=1.3, label="network")
-        if x_train is not None:
-            ax.plot(x_train, np.interp(x_train, ev["x"], ev["target"]), "k.", ms=3, label="training points")
-        ax.set_title(f"step {s}")
+        ax.plot(x, ev[view["ref"]], color="0.6", lw=2.2, label="target")
+        ax.plot(x, ev[view["y"]][i], color="C3", lw=1.3, label="network")
+        if points and points in ev:
+            ax.plot(ev[points], np.interp(ev[points], x, ev[view["ref"]]), "k.", ms=3, label="training points")
+        ax.set_title(f"{run.unit} {s}")
         ax.set_xlabel("x")
     axes[0][0].set_ylabel("y")
     axes[0][0].legend(fontsize=7, loc="lower left")
-    label = run.members.loc[run.members["member"] == m, "label"].iloc[0]
     fig.suptitle(f"{run.experiment}{' ' + label if label else ''}: target and network output during training")
     fig.tight_layout()
     return fig
 
 
-def spectra_figure(run):
-    m = snapshot_member(run)
-    ev = run.evals(m)
-    steps = snapshot_steps(ev, _member_conv(run, m))
-    idx = [int(np.searchsorted(ev["steps"], s)) for s in steps]
-    freqs = [int(k) for k in ev["freqs"]]
-    kmax = int(min(len(ev["target"]) // 2, max(3 * max(freqs), 12)))
+@renderer("spectrum_snapshots")
+def spectrum_snapshots_figure(run, view):
+    """|DFT| of the stored outputs against the target's at the snapshot steps (log scale, tracked keys shaded)."""
+    _, ev, steps, idx, _ = _snapshots(run, view)
+    freqs = [int(k) for k in ev[view.get("keys", "freqs")]]
+    target = ev[view["ref"]]
+    kmax = int(min(len(target) // 2, max(3 * max(freqs), 12)))
     ks = np.arange(kmax + 1)
-    y_hat = np.abs(dft(ev["target"]))[: kmax + 1]
+    y_hat = np.abs(dft(target))[: kmax + 1]
     fig, axes = plt.subplots(1, len(steps), figsize=(3.2 * len(steps), 3.2), sharey=True, squeeze=False)
     floor = max(y_hat.max() * 1e-5, 1e-12)
     for ax, s, i in zip(axes[0], steps, idx):
-        h_hat = np.abs(dft(ev["outputs"][i]))[: kmax + 1]
+        h_hat = np.abs(dft(ev[view["y"]][i]))[: kmax + 1]
         nz = y_hat > floor  # bins where the target has energy (zeros would draw a zig-zag to the floor)
         ax.semilogy(ks[nz], y_hat[nz], "o", color="0.45", ms=5, mfc="none", label="|ŷ_k| target")
         ax.semilogy(ks, np.maximum(h_hat, floor), ".-", color="C3", ms=4, lw=1, label="|ĥ_k| network")
         for k in freqs:
             ax.axvline(k, color="C0", alpha=0.15, lw=4)
-        ax.set_title(f"step {s}")
+        ax.set_title(f"{run.unit} {s}")
         ax.set_xlabel("frequency k")
     axes[0][0].set_ylabel("|DFT|")
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"{run.experiment}: spectrum of the output vs the target (tracked k shaded)")
     fig.tight_layout()
     return fig
-
-
-def heatmap_figure(run):
-    df = run.delta_f
-    conv = run.convergence_steps
-    if run.is_sweep:
-        rows = [(lab, k) for lab, k in df.columns]
-        labels = [f"{run.config['sweep']} sweep {lab} · ΔF at k={k}" for lab, k in rows]
-        conv_at = [conv.get(lab, {}).get(k) for lab, k in rows]
-    else:
-        rows = list(df.columns)
-        labels = [f"k={k}" for k in rows]
-        conv_at = [conv.get(k) for k in rows]
-    data = np.clip(df.to_numpy().T, *CLIP)
-    steps = df.index.to_numpy()
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * len(rows)))
-    dstep = steps[1] - steps[0] if len(steps) > 1 else 1
-    edges = np.append(steps - dstep / 2, steps[-1] + dstep / 2)
-    mesh = ax.pcolormesh(edges, np.arange(len(rows) + 1), data, cmap="viridis",
-                         norm=Normalize(*CLIP), shading="flat")
-    for i, s in enumerate(conv_at):
-        if s is not None:
-            ax.plot([s], [i + 0.5], marker="v", color="white", mec="black", ms=8)
-    ax.set_yticks(np.arange(len(rows)) + 0.5, labels)
-    ax.set_xlabel("step")
-    ax.set_title(f"{run.experiment}: ΔF(k) = |ĥ_k − ŷ_k| / |ŷ_k| (colour clipped to [{CLIP[0]}, {CLIP[1]}]; "
-                 f"▼ = converged)", fontsize=9)
-    fig.colorbar(mesh, ax=ax, label="ΔF")
-    fig.tight_layout()
-    return fig
-
-
-def delta_f_curves_figure(run):
-    """ΔF of every tracked frequency against the step, log scale, with the convergence threshold."""
-    df = run.delta_f
-    fig, ax = plt.subplots(figsize=(7, 4))
-    cmap = plt.get_cmap("viridis")
-    cols = list(df.columns)
-    if run.is_sweep:  # one curve per variant: its high component (the slow one)
-        cols = [c for c in cols if c[1] != 1 or all(k == 1 for lab, k in cols if lab == c[0])]
-    for i, col in enumerate(cols):
-        if not run.is_sweep:
-            label = f"k={col}"
-        else:  # a frequency sweep's variant names its k already
-            label = f"sweep {col[0]}" if run.config["sweep"] == "freq" else f"{col[0]} (k={col[1]})"
-        ax.plot(df.index, np.maximum(df[col].to_numpy(), 1e-6), lw=1.3, color=cmap(i / max(len(cols) - 1, 1)),
-                label=label)
-    ax.axhline(run.config["threshold"], color="k", ls=":", lw=1, label=f"threshold {run.config['threshold']}")
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("ΔF(k) = |ĥ_k − ŷ_k| / |ŷ_k|")
-    ax.set_title(f"{run.experiment}: ΔF per tracked frequency" + (" (mean over seeds)" if run.config["seeds"] > 1
-                                                                   else ""))
-    ax.legend(fontsize=7, ncol=2)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-def convergence_figure(run):
-    conv = run.convergence
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if run.is_sweep:
-        sw = run.sweep
-        x = sw["value"].to_numpy(dtype=float)
-        for comp, colour, name in (("low", "C0", "low component (k=1)"), ("high", "C3", "high component")):
-            med = np.array([np.nan if v is None else v for v in sw[f"{comp}_step"]], dtype=float)
-            err = np.array([0 if v is None else v for v in sw[f"{comp}_std"]], dtype=float)
-            ax.errorbar(x, med, yerr=err, fmt="o-", color=colour, capsize=3, label=name)
-            for xi, mi in zip(x, med):
-                if np.isnan(mi):  # at the top of the axes, whatever the (log) data range
-                    ax.plot([xi], [0.97], marker="x", color=colour, ms=8, transform=ax.get_xaxis_transform())
-                    ax.annotate("never", (xi, 0.93), xycoords=("data", "axes fraction"), fontsize=7,
-                                color=colour, ha="center", va="top")
-        cfg = run.config
-        ax.set_xticks(x, [f"{v:g}" for v in x])
-        ax.set_xlabel("k (frequency of the second component)" if cfg["sweep"] == "freq"
-                      else f"a (amplitude of sin {cfg['high_freq']}x)")
-        finite = [v for v in (*sw["low_step"], *sw["high_step"]) if v is not None and not np.isnan(v) and v > 0]
-        if finite:
-            ax.set_yscale("log")
-        else:
-            ax.text(0.5, 0.5, "no component converged within the run", transform=ax.transAxes, ha="center")
-        ax.legend()
-    else:
-        ks = sorted(conv["k"].unique())
-        never = 0
-        for j, k in enumerate(ks):
-            vals = conv[conv["k"] == k]["step"].to_numpy(dtype=float)
-            ok = vals[~np.isnan(vals)]
-            never += int(np.isnan(vals).sum())
-            jitter = np.linspace(-0.15, 0.15, len(ok)) if len(ok) > 1 else np.zeros(len(ok))
-            ax.plot(j + jitter, ok, "o", color="C0", alpha=0.6, ms=5)
-            med = run.convergence_steps.get(int(k))
-            if med is not None:
-                ax.hlines(med, j - 0.3, j + 0.3, color="C3", lw=2.5, label="median" if j == 0 else None)
-            if len(ok) > 1:
-                ax.vlines(j, ok.min(), ok.max(), color="C0", alpha=0.4)
-        ax.set_xticks(range(len(ks)), [f"k={k}" for k in ks])
-        ax.set_xlabel("tracked frequency")
-        if never:
-            ax.set_title(f"{never} seed/frequency pair(s) never converged", fontsize=8)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend()
-    ax.set_ylabel(f"convergence step (ΔF < {run.config['threshold']} for {run.config['hold']} evals)")
-    fig.suptitle(f"{run.experiment}: convergence step per frequency"
-                 + (f" ({run.config['seeds']} seeds)" if run.config["seeds"] > 1 else ""))
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-FIGURES = {
-    "loss": (loss_figure, "Training loss"),
-    "outputs": (outputs_figure, "Target and network output at the start, at each tracked frequency's convergence "
-                "step, and at the end"),
-    "spectra": (spectra_figure, "|DFT| of the output against the target's at the same steps (log scale)"),
-    "heatmap": (heatmap_figure, "ΔF per tracked frequency over training"),
-    "delta_f": (delta_f_curves_figure, "ΔF curves on a log scale, with the convergence threshold"),
-    "convergence": (convergence_figure, "Convergence step per frequency (spread across seeds)"),
-}

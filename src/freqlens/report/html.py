@@ -1,4 +1,9 @@
-"""The self-contained HTML report of a run: every figure embedded as a data URI (opens offline), PNGs beside."""
+"""The self-contained HTML report of a run: every figure embedded as a data URI (opens offline), PNGs beside.
+
+Drawn from the run's stored views only. Every figure is rendered in memory before anything is written, so a
+report that fails leaves the previous one as it was; files are replaced atomically; a run folder that was deleted
+is never recreated.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from freqlens.errors import StoreError
 from freqlens.io import atomic_path
-from freqlens.report.figures import FIGURES
+from freqlens.report.figures import RENDERERS, draw
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -23,41 +29,70 @@ img{max-width:100%;border:1px solid #eee} .meta{color:#555} .failed{color:#b00}
 """
 
 
+def render_png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def fmt_step(v) -> str:
+    """A step for people: an integer, or ``never`` for a missing one (None or NaN)."""
+    return "never" if v is None or v != v else str(int(v))
+
+
+def summary_tables(run) -> str:
+    """HTML tables of the run's per-key summaries (median over seeds), one per summary the views mention."""
+    views = run.views
+    if any(v["kind"] == "sweep_summary" for v in views):
+        rows = "".join(f"<tr><td>{html.escape(r.variant)}</td><td>{fmt_step(r.low_step)}</td><td>k={r.high_k}: "
+                       f"{fmt_step(r.high_step)}</td></tr>" for r in run.sweep.itertuples())
+        return ("<table><tr><th>variant</th><th>low component (k=1)</th><th>high component</th></tr>"
+                f"{rows}</table>")
+    names = list(dict.fromkeys(v.get("summary") or v.get("marks") for v in views
+                               if v.get("summary") or v.get("marks")))
+    out = []
+    for name in names:
+        df = run.summaries(name)
+        if df.empty:
+            continue
+        axis = next((v.get("axis", "key") for v in views if name in (v.get("summary"), v.get("marks"))), "key")
+        cells = []
+        for (label, key), grp in df.groupby(["label", "key"], sort=False):
+            vals = sorted(float("inf") if v is None else float(v) for v in grp["value"])
+            med = vals[len(vals) // 2] if vals else float("inf")
+            cells.append(f"<tr><td>{html.escape(str(label)) + ' ' if label else ''}{html.escape(axis)}={key}</td>"
+                         f"<td>{fmt_step(None if med == float('inf') else med)}</td></tr>")
+        out.append(f"<table><tr><th>{html.escape(axis)}</th><th>{html.escape(name.replace('_', ' '))}</th></tr>"
+                   f"{''.join(cells)}</table>")
+    return "\n".join(out)
+
+
 def build_report(run, out_dir: str | Path | None = None) -> Path:
     """Write ``report.html`` and ``figures/*.png`` into the run folder (or ``out_dir``); return the HTML path."""
-    from freqlens.lab.experiments import EXPERIMENTS
-
     folder = Path(out_dir) if out_dir is not None else Path(run.path)
-    figdir = folder / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    sections = []
-    for name, (make, caption) in FIGURES.items():
-        fig = make(run)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-        plt.close(fig)
-        png = buf.getvalue()
-        with atomic_path(figdir / f"{name}.png") as tmp:
-            tmp.write_bytes(png)
-        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        sections.append(f'<h2>{html.escape(caption)}</h2>\n<img id="fig-{name}" alt="{html.escape(caption)}" '
-                        f'src="{uri}">')
-
+    if not folder.is_dir():
+        raise StoreError(f"report folder {folder} does not exist" + ("" if out_dir is not None else
+                                                                    f" (run {run.id} has no folder)"))
+    pngs = []  # every figure in memory first: a failure writes nothing
+    for view in run.views:
+        if view["kind"] in RENDERERS:
+            pngs.append((view, render_png(draw(run, view))))
+    sections = [f'<h2>{html.escape(v["title"])}</h2>\n<img id="fig-{html.escape(v["name"])}" '
+                f'alt="{html.escape(v["title"])}" src="{data_uri(png)}">' for v, png in pngs]
     status = run.status
-    desc = EXPERIMENTS[run.experiment].description if run.experiment in EXPERIMENTS else ""
-    conv = run.convergence_steps
-    if run.is_sweep:
-        sw = run.sweep
-        conv_rows = "".join(
-            f"<tr><td>{html.escape(r.variant)}</td><td>{_fmt(r.low_step)}</td><td>k={r.high_k}: {_fmt(r.high_step)}"
-            f"</td></tr>" for r in sw.itertuples())
-        conv_table = ("<table><tr><th>variant</th><th>low component (k=1)</th><th>high component</th></tr>"
-                      f"{conv_rows}</table>")
-    else:
-        conv_table = ("<table><tr><th>k</th><th>convergence step</th></tr>"
-                      + "".join(f"<tr><td>{k}</td><td>{_fmt(v)}</td></tr>" for k, v in conv.items()) + "</table>")
+    about = " ".join(v.get("text", "") for v in run.views if v["kind"] == "about")
+    cfg = run.config
+    rule = (f" (ΔF &lt; {cfg['threshold']} for {cfg['hold']} consecutive evaluations; median over "
+            f"{cfg.get('seeds', 1)} seed(s))") if "threshold" in cfg and "hold" in cfg else \
+        f" (median over {cfg.get('seeds', 1)} seed(s))"
+    tables = summary_tables(run)
     cfg_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(json.dumps(v))}</td></tr>"
-                       for k, v in sorted(run.config.items()))
+                       for k, v in sorted(cfg.items()))
     wall = run.wall_time
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>freqlens report: {html.escape(run.id)}</title>
@@ -67,20 +102,20 @@ def build_report(run, out_dir: str | Path | None = None) -> Path:
 <b class="{'failed' if status == 'failed' else ''}">{html.escape(status)}</b>
 {f'({html.escape(run.message)})' if run.message else ''} · training time {'' if wall is None else f'{wall:.1f} s'}
 · report written {time.strftime('%Y-%m-%d %H:%M:%S')}</p>
-<p>{html.escape(desc)}</p>
-<h2>Convergence steps (ΔF &lt; {run.config['threshold']} for {run.config['hold']} consecutive evaluations;
-median over {run.config['seeds']} seed(s))</h2>
-{conv_table}
+<p>{html.escape(about)}</p>
+{f'<h2>Convergence steps{rule}</h2>' if tables else ''}
+{tables}
 {chr(10).join(sections)}
 <h2>Configuration</h2>
 <table><tr><th>key</th><th>value</th></tr>{cfg_rows}</table>
 </body></html>
 """
+    figdir = folder / "figures"
+    figdir.mkdir(exist_ok=True)
+    for view, png in pngs:
+        with atomic_path(figdir / f"{Path(view['name']).name}.png") as tmp:
+            tmp.write_bytes(png)
     target = folder / "report.html"
     with atomic_path(target) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return target
-
-
-def _fmt(v) -> str:
-    return "never" if v is None or v != v else str(int(v))

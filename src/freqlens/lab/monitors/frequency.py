@@ -36,6 +36,8 @@ class FrequencyMonitor:
         Convergence rule: ΔF below ``threshold`` for ``hold`` consecutive records.
     keep_outputs : bool
         Keep each recorded output (for snapshots and full spectra).
+    source : str
+        Which outputs a runner feeds it (see :class:`~freqlens.lab.monitors.base.Monitor`); ``"train"`` by default.
 
     Notes
     -----
@@ -47,8 +49,11 @@ class FrequencyMonitor:
     and returns ``{"delta_f": ..., "delta_f_mag": ...}`` (arrays over :attr:`freqs`).
     """
 
+    name = "frequency"
+    arrays_file = "evals.npz"
+
     def __init__(self, target, *, freqs: list[int] | None = None, threshold: float = 0.05, hold: int = 10,
-                 max_tracked: int = 8, keep_outputs: bool = True):
+                 max_tracked: int = 8, keep_outputs: bool = True, source: str = "train"):
         y = np.asarray(to_numpy(target), dtype=np.float64).reshape(-1)
         if y.size < 4:
             raise ValueError(f"target needs at least 4 samples, got {y.size}")
@@ -70,6 +75,7 @@ class FrequencyMonitor:
         self.threshold = float(threshold)
         self.hold = int(hold)
         self.keep_outputs = keep_outputs
+        self.source = source
         self.steps: list[int] = []
         self.losses: list[float] = []
         self._df: list[np.ndarray] = []
@@ -98,6 +104,20 @@ class FrequencyMonitor:
         keep = sum(1 for s in self.steps if s <= last_step)
         for lst in (self.steps, self.losses, self._df, self._dfm, self._outputs):
             del lst[keep:]
+
+    def _repr_html_(self) -> str:
+        from freqlens.report.notebook import frequency_monitor_html
+
+        return frequency_monitor_html(self)
+
+    @property
+    def axes(self) -> dict[str, tuple[str, list]]:
+        """Both ΔF forms are keyed by the tracked frequency ``k``."""
+        return {"delta_f": ("k", list(self.freqs)), "delta_f_mag": ("k", list(self.freqs))}
+
+    def summaries(self) -> dict[str, dict]:
+        """``{"convergence_step": {k: step or None}}`` (see :meth:`convergence_steps`)."""
+        return {"convergence_step": self.convergence_steps()}
 
     # -- results -------------------------------------------------------------------------------------------
     @property

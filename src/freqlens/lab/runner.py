@@ -1,0 +1,362 @@
+"""Execute a lab run into the store: members (variants × seeds), checkpoints, resume - the same for every family.
+
+A run's members are trained one after the other. Each member checkpoints every ``checkpoint_every`` steps; the
+checkpoint holds everything needed to continue exactly (model, optimizer and sampler state, every monitor's state,
+the metrics recorded so far), so it never depends on another file being current. A killed run is completed by
+:func:`resume_run`, which restarts every unfinished member from its last checkpoint and drops whatever was
+recorded after it: the result equals an uninterrupted run with the same seed (on CPU, bit for bit).
+
+One process per run: the run folder's lock (:mod:`freqlens.runs.lock`) is held while it trains. SIGTERM is
+handled like Ctrl-C: the run is marked interrupted and says how to resume it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from freqlens.errors import ConfigError, DivergedError, StoreError
+from freqlens.lab.config import TrainConfig, check_memory
+from freqlens.lab.experiments import family_of, resolve_config, run_views
+from freqlens.lab.family import Family
+from freqlens.lab.optim import make_optimizer
+from freqlens.lab.train import Trainer
+from freqlens.runs import files
+from freqlens.runs.lock import RunLock
+from freqlens.runs.store import RunStore
+
+
+class Terminated(KeyboardInterrupt):
+    """The process received SIGTERM (``kill``, ``timeout``, a container stop): stop like Ctrl-C, exit 143."""
+
+
+def resolve_device(spec: str) -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; an explicit device must exist."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {spec!r} requested but CUDA is not available here; use device=cpu or auto")
+    if spec == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ConfigError("device 'mps' requested but MPS is not available here; use device=cpu or auto")
+    try:
+        return torch.device(spec)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {spec!r}") from None
+
+
+@dataclass
+class Member:
+    index: int
+    label: str
+    seed: int
+    cfg: Any
+    overrides: dict[str, Any]
+
+
+def members_of(cfg: TrainConfig) -> list[Member]:
+    """Variants × seeds, in execution order."""
+    out = []
+    base = cfg.to_dict()
+    for label, vcfg in cfg.variants():
+        changed = {k: v for k, v in vcfg.to_dict().items() if base.get(k) != v}
+        for s in range(cfg.seeds):
+            out.append(Member(len(out), label, cfg.seed + s, vcfg, changed))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Starting and resuming
+# ---------------------------------------------------------------------------------------------------------------
+def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, sweep_id: str | None = None,
+              **overrides) -> tuple[RunStore, str]:
+    """Validate, create and execute a run; return ``(store, run_id)``. Nothing is created for a bad config."""
+    cfg = resolve_config(experiment, overrides)
+    family = family_of(cfg)
+    resolve_device(cfg.device)
+    family.check(cfg)
+    for _, vcfg in cfg.variants():
+        check_memory(vcfg)
+    members = members_of(cfg)
+    store = RunStore(runs_dir)
+    run_id, folder = store.new_run_folder(experiment)
+    lock = RunLock(folder, run_id).acquire()
+    try:
+        try:
+            files.write_json(folder / "config.json", cfg.to_dict())
+            store.insert_run(run_id, experiment=experiment, family=family.name, config=cfg.to_dict(),
+                             members=[{"label": m.label, "seed": m.seed, "overrides": m.overrides} for m in members],
+                             unit=family.unit, axes=family.metric_axes(cfg), views=run_views(cfg),
+                             sweep_id=sweep_id)
+        except BaseException:
+            lock.release()
+            shutil.rmtree(folder, ignore_errors=True)  # nothing indexed: leave no orphan folder
+            raise
+        _execute(store, run_id, cfg, family, quiet=quiet)
+    finally:
+        lock.release()
+    return store, run_id
+
+
+def resume_run(run: str, *, runs_dir=None, quiet: bool = False, force: bool = False) -> tuple[RunStore, str]:
+    """Complete an interrupted or killed run from its last checkpoints.
+
+    A run another process is training (its lock is held) is refused. ``force`` is accepted for scripts written
+    for freqlens 0.1, where liveness was guessed from a process id; the lock makes it unnecessary.
+    """
+    store = RunStore(runs_dir, create=False)
+    run_id = store.resolve(run)
+    _refuse_ended(store.get_run(run_id), run_id)
+    folder = store.run_dir(run_id)
+    if not folder.is_dir():
+        raise StoreError(f"run {run_id} has no folder {folder}; it cannot be resumed")
+    with RunLock(folder, run_id):
+        row = store.claim(run_id)
+        _refuse_ended(row, run_id)
+        family = family_of(row["config"])
+        cfg = family.config.from_dict(row["config"])
+        resolve_device(cfg.device)
+        _execute(store, run_id, cfg, family, quiet=quiet)
+    return store, run_id
+
+
+def _refuse_ended(row: dict, run_id: str) -> None:
+    if row["status"] == "finished":
+        raise StoreError(f"run {run_id} is already finished; nothing to resume")
+    if row["status"] == "failed":
+        raise StoreError(f"run {run_id} failed ({row['message']}); resuming would repeat it - start a new run")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _execute(store: RunStore, run_id: str, cfg: TrainConfig, family: Family, *, quiet: bool) -> None:
+    from tqdm.auto import tqdm
+
+    folder = store.run_dir(run_id)
+    members = members_of(cfg)
+    rows = {r["member"]: r for r in store.members(run_id)}
+    done = sum(int(rows[m.index]["step"]) for m in members if rows[m.index]["status"] == "finished")
+    bar = tqdm(total=cfg.steps * len(members), initial=done, disable=quiet, unit=family.unit, dynamic_ncols=True,
+               desc=cfg.experiment, leave=True)
+    t0 = time.perf_counter()
+    try:
+        with _sigterm_as_interrupt():
+            for m in members:
+                if rows[m.index]["status"] == "finished":
+                    continue
+                MemberRun(store, run_id, folder / f"member-{m.index:02d}", m, family, bar, len(members)).run()
+    except DivergedError as exc:
+        store.set_status(run_id, "failed", message=f"diverged: {exc}", wall_time=time.perf_counter() - t0)
+        raise DivergedError(f"run {run_id}: {exc}; recorded data kept, run marked failed") from None
+    except BaseException as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        with contextlib.suppress(Exception):
+            store.set_status(run_id, "interrupted", message=f"{how}; `freqlens resume` completes it")
+        if isinstance(exc, KeyboardInterrupt):
+            print(f"freqlens: {how}: run {run_id} keeps everything up to its last checkpoint; "
+                  f"`freqlens resume {run_id}` completes it", file=sys.stderr)
+        raise
+    finally:
+        bar.close()
+    total = float(sum(r["wall_time"] for r in store.members(run_id)))
+    store.set_status(run_id, "finished", wall_time=total)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One member
+# ---------------------------------------------------------------------------------------------------------------
+class MemberRun:
+    """Build, restore, train and record one member of a run."""
+
+    def __init__(self, store: RunStore, run_id: str, folder: Path, member: Member, family: Family, bar,
+                 n_members: int):
+        self.store, self.run_id, self.folder, self.m, self.family, self.bar = store, run_id, folder, member, family, bar
+        self.n_members = n_members
+        self.history: list[tuple[int, str, str, float | None]] = []
+        self.last_bar = 0
+
+    def run(self) -> None:
+        m, cfg = self.m, self.m.cfg
+        self.folder.mkdir(exist_ok=True)
+        device = resolve_device(cfg.device)
+        dtype = torch.float64 if cfg.dtype == "float64" else torch.float32
+        problem = self.family.build(cfg, m.seed, device, dtype)
+        monitors = self.family.monitors(cfg, problem)
+        optimizer = make_optimizer(cfg, problem, m.seed)
+        self.problem, self.monitors, self.optimizer = problem, monitors, optimizer
+
+        start, self.wall_before = self._restore(device)
+        # the index gets exactly what the checkpoint holds (whatever it had, or lost, past or before it)
+        self.store.replace_member_records(self.run_id, m.index, -1)
+        self._sink_history(self.history)
+        self.store.update_member(self.run_id, m.index, status="running", info=problem.info)
+        self.last_bar = start
+        if start:
+            self.bar.update(start)
+        desc = cfg.experiment + (f" {m.label}" if m.label else "") + (f" seed {m.seed}" if self.n_members > 1 else "")
+        self.bar.set_description(desc, refresh=False)
+
+        self.t_start = time.perf_counter()
+        trainer = Trainer(problem, optimizer, monitors, stop=cfg.steps, start=start, eval_every=cfg.eval_every,
+                          checkpoint_every=cfg.checkpoint_every, sink=self.sink, checkpoint=self.checkpoint,
+                          progress=self.progress, loss_name=getattr(problem, "loss_name", "mse"))
+        threads_before = torch.get_num_threads()
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        try:
+            trainer.run()
+        except DivergedError:
+            trainer.flush()
+            self.save_record("failed", trainer.last_step)
+            self.store.update_member(self.run_id, m.index, status="failed", step=trainer.last_step)
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):
+                trainer.flush()  # Ctrl-C: keep what was measured (a resume drops what lies past the checkpoint)
+            raise
+        finally:
+            torch.set_num_threads(threads_before)
+        self.finish(cfg.steps)
+
+    # -- restoring -----------------------------------------------------------------------------------------
+    def _restore(self, device: torch.device) -> tuple[int, float]:
+        """Load the member's checkpoint if there is one; return ``(start step, wall time so far)``."""
+        path = self.folder / "checkpoint.pt"
+        if not path.exists():
+            return 0, 0.0
+        ck = files.load_checkpoint(path, map_location=device)
+        start = int(ck["step"])
+        try:
+            self.problem.model.load_state_dict(ck["model"])
+            opt_state = ck["optimizer"]
+            if "param_groups" in opt_state:  # freqlens 0.1 saved the torch optimizer's state bare
+                opt_state = {"optimizer": opt_state}
+            self.optimizer.load_state_dict(opt_state)
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise StoreError(f"checkpoint {path} does not fit run {self.run_id} "
+                             f"({str(exc).splitlines()[0][:120]})") from None
+        if "monitors" in ck:
+            for mon in self.monitors:
+                mon.load_state_dict(_numpy(ck["monitors"][mon.name]))
+            self.history = [h for h in files.arrays_to_metrics(_numpy(ck["history"])) if h[0] < start]
+        else:
+            self._restore_v1(start)
+        for mon in self.monitors:
+            mon.truncate(start - 1)
+        return start, float(ck.get("wall_time", 0.0))
+
+    def _restore_v1(self, start: int) -> None:
+        """A checkpoint written by freqlens 0.1 holds no measurements: they come from ``evals.npz`` and the index,
+        which must reach the checkpoint (else the resumed run would report wrong numbers)."""
+        cfg = self.m.cfg
+        expected = [s for s in range(0, start, cfg.eval_every)]
+        for mon in self.monitors:
+            path = self.folder / mon.arrays_file
+            steps = []
+            if path.exists():
+                arrays = files.load_arrays(path)
+                steps = [int(s) for s in arrays.get("steps", [])]
+            if not set(expected) <= set(steps):
+                have = f"records up to step {max(steps)}" if steps else "no records"
+                raise StoreError(f"{path} is missing or behind its checkpoint ({have}, checkpoint at step {start}); "
+                                 f"run {self.run_id} cannot be resumed exactly - start it again")
+            mon.load_state_dict(arrays)
+        df = self.store.metrics(self.run_id)
+        df = df[(df["member"] == self.m.index) & (df["step"] < start)]
+        self.history = [(int(s), str(n), str(k), None if v is None or v != v else float(v))
+                        for s, n, k, v in zip(df["step"], df["name"], df["key"], df["value"])]
+        if sorted({h[0] for h in self.history}) != expected:
+            raise StoreError(f"the index holds other records than the checkpoint of run {self.run_id} expects; "
+                             "it cannot be resumed exactly - start it again")
+
+    # -- callbacks of the trainer --------------------------------------------------------------------------
+    def sink(self, records: list) -> None:
+        rows = [(step, name, str(key), v) for step, rec in records for name, kv in rec.items() for key, v in kv.items()]
+        self.history.extend(rows)
+        self.store.add_metrics(self.run_id, self.m.index, records)
+
+    def _sink_history(self, rows: list) -> None:
+        by_step: dict[int, dict[str, dict[str, float]]] = {}
+        for step, name, key, v in rows:
+            by_step.setdefault(step, {}).setdefault(name, {})[key] = v
+        self.store.add_metrics(self.run_id, self.m.index, sorted(by_step.items()))
+
+    def progress(self, step: int, text: str) -> None:
+        if step > self.last_bar:
+            self.bar.update(step - self.last_bar)
+            self.last_bar = step
+        self.bar.set_postfix_str(text, refresh=False)
+
+    def checkpoint(self, step: int) -> None:
+        wall = self.wall_before + time.perf_counter() - self.t_start
+        self.save_arrays()  # outputs for a report of the unfinished run
+        files.save_checkpoint(self.folder / "checkpoint.pt", {
+            "format": "freqlens-checkpoint", "version": 2, "step": step, "wall_time": wall,
+            "model": self.problem.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "monitors": {mon.name: mon.state_dict() for mon in self.monitors},
+            "history": files.metrics_to_arrays(self.history)})
+        self.save_record("running", step)
+        self.store.update_member(self.run_id, self.m.index, step=step)
+
+    # -- records -------------------------------------------------------------------------------------------
+    def save_arrays(self) -> None:
+        for mon in self.monitors:
+            files.save_arrays(self.folder / mon.arrays_file, {**self.problem.arrays, **mon.state_dict()})
+
+    def summaries(self) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for mon in self.monitors:
+            out.update(mon.summaries())
+        return out
+
+    def save_record(self, status: str, step: int, summaries: dict | None = None, wall: float | None = None) -> None:
+        """The member's durable record (what ``freqlens rebuild-index`` reads back)."""
+        files.save_arrays(self.folder / "metrics.npz", files.metrics_to_arrays(self.history))
+        files.write_json(self.folder / "member.json", {
+            "member": self.m.index, "label": self.m.label, "seed": self.m.seed, "status": status, "step": step,
+            "wall_time": wall, "overrides": self.m.overrides, "info": self.problem.info, "summaries": {
+                name: {str(k): v for k, v in kv.items()} for name, kv in (summaries or {}).items()}})
+
+    def finish(self, steps: int) -> None:
+        wall = self.wall_before + time.perf_counter() - self.t_start
+        self.save_arrays()
+        files.save_checkpoint(self.folder / "final.pt", self.problem.model.state_dict())
+        summaries = self.summaries()
+        self.save_record("finished", steps, summaries, wall)
+        self.store.set_summaries(self.run_id, self.m.index, summaries)
+        self.store.update_member(self.run_id, self.m.index, status="finished", step=steps, wall_time=wall)
+        with contextlib.suppress(OSError):
+            (self.folder / "checkpoint.pt").unlink()
+        self.bar.update(steps - self.last_bar)
+
+
+def _numpy(obj: Any) -> Any:
+    """Tensors of a loaded checkpoint back to numpy (monitors keep numpy state)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu().numpy()
+    if isinstance(obj, dict):
+        return {k: _numpy(v) for k, v in obj.items()}
+    return obj
+
