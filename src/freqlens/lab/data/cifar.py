@@ -21,6 +21,8 @@ name in the stream                                          stand-in
 ._frombuffer``
 ``_codecs.encode``                                          latin-1 only: how Python 3 writes bytes at
                                                             protocols 0–2
+``builtins.bytes``, ``__builtin__.bytes``                    no arguments only: Python 3's empty bytes at
+                                                            protocols 0–2
 ==========================================================  ================================================
 
 After the stream is parsed, the recorded arrays are built here with ``numpy.frombuffer`` from a plain numeric
@@ -105,9 +107,9 @@ def _shape(value: Any) -> tuple[int, ...]:
 def _build(buffer: Any, dtype: Any, shape: Any, fortran: bool) -> np.ndarray:
     if not isinstance(dtype, _DtypeStub):
         raise _Refused("an array's dtype is not a numpy dtype")
+    dt, shape = dtype.resolve(), _shape(shape)
     if not isinstance(buffer, (bytes, bytearray)):
         raise _Refused("an array's data is not bytes")
-    dt, shape = dtype.resolve(), _shape(shape)
     count = int(np.prod(shape, dtype=np.int64))
     if len(buffer) != count * dt.itemsize:
         raise _Refused(f"an array of shape {shape} and dtype {dt.str} needs {count * dt.itemsize} bytes of data; "
@@ -157,6 +159,12 @@ def _latin1_encode(text: Any, encoding: Any = "latin1") -> bytes:
     return text.encode("latin1")
 
 
+def _empty_bytes(*args: Any) -> bytes:
+    if args:
+        raise _Refused("bytes() is only allowed without arguments (Python 3's empty bytes at protocols 0-2)")
+    return b""
+
+
 #: (module, name) in the stream → the inert stand-in it resolves to. Nothing else is admitted.
 ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
@@ -166,6 +174,8 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ("numpy.core.numeric", "_frombuffer"): _BufferStub,
     ("numpy._core.numeric", "_frombuffer"): _BufferStub,
     ("_codecs", "encode"): _latin1_encode,
+    ("__builtin__", "bytes"): _empty_bytes,
+    ("builtins", "bytes"): _empty_bytes,
 }
 
 
