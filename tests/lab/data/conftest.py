@@ -70,8 +70,8 @@ def py2_cifar_pickle(data: np.ndarray, labels: list[int], *, batch_label: bytes 
                      numpy_module: bytes = b"numpy.core.multiarray") -> bytes:
     """The bytes ``cPickle.dump(batch, f, 2)`` wrote under Python 2 / numpy 1 for a CIFAR-10 batch dict."""
     assert data.dtype == np.uint8 and data.ndim == 2
-    array = (b"c" + numpy_module + b"\n_reconstruct\n" + b"cnumpy\nndarray\n" + _int(0) + b"\x85" + _short_binstring(b"b")
-             + b"\x87R"  # _reconstruct(ndarray, (0,), 'b')
+    array = (b"c" + numpy_module + b"\n_reconstruct\n" + b"cnumpy\nndarray\n" + _int(0) + b"\x85"
+             + _short_binstring(b"b") + b"\x87R"  # _reconstruct(ndarray, (0,), 'b')
              + b"(" + _int(1) + _int(data.shape[0]) + _int(data.shape[1]) + b"\x86"  # version 1, shape
              + b"cnumpy\ndtype\n" + _short_binstring(b"u1") + _int(0) + _int(1) + b"\x87R"  # dtype('u1', 0, 1)
              + b"(" + _int(3) + _short_binstring(b"|") + b"NNN" + b"J\xff\xff\xff\xff" * 2 + _int(0) + b"tb"

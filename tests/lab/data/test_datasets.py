@@ -258,8 +258,8 @@ def test_digits_offline_with_the_documented_split():
 def test_one_hot_and_info():
     d = load_dataset("digits", subset=20, seed=0, dtype=torch.float64)
     oh = d.one_hot()
-    assert oh.dtype == torch.float64 and torch.equal(oh.argmax(1), d.y) and torch.equal(oh.sum(1), torch.ones(20,
-                                                                                                         dtype=oh.dtype))
+    assert oh.dtype == torch.float64 and torch.equal(oh.argmax(1), d.y)
+    assert torch.equal(oh.sum(1), torch.ones(20, dtype=oh.dtype))
     info = d.info()
     assert info["subset"] == 20 and info["n"] == 20 and info["levels"] == 16 and d.in_dim == 64
 

@@ -281,7 +281,8 @@ def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
                         f"{', '.join(map(str, batch))})")
     images = batch["data"]
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3072:
-        desc = f"{images.dtype} array of shape {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
+        desc = (f"{images.dtype} array of shape {images.shape}" if isinstance(images, np.ndarray)
+                else type(images).__name__)
         raise DataError(f"{path}: not a CIFAR-10 batch: 'data' is a {desc}; expected uint8 rows of 3072 values")
     labels = np.asarray(batch["labels"])
     if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):

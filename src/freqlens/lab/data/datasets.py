@@ -255,8 +255,9 @@ def _load(name: str, wanted: list[tuple[str, int | None]], *, data_dir: str | os
         k = min(subset or n, n)
         out_bytes += k * (chw * (itemsize + 1) + 8)  # floats, the uint8 selection they come from, labels
     raw_bytes = sum(p.raw_bytes for p in plans.values())
-    check_memory(raw_bytes + out_bytes, f"loading {spec.name} ({' and '.join(s for s, _ in wanted)}, "
-                                        f"{'x'.join(map(str, spec.shape))} images as {str(dtype).replace('torch.', '')})")
+    what = (f"loading {spec.name} ({' and '.join(s for s, _ in wanted)}, {'x'.join(map(str, spec.shape))} images "
+            f"as {str(dtype).replace('torch.', '')})")
+    check_memory(raw_bytes + out_bytes, what)
 
     raws = {split: read_split(plan) for split, plan in plans.items()}
     levels = float(spec.levels) if mode != "none" else 1.0
