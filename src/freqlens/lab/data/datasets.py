@@ -9,6 +9,7 @@ unpickler); the last three from a folder the user names — freqlens never downl
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -155,9 +156,10 @@ def channel_stats(images: np.ndarray, levels: float = 255.0) -> tuple[tuple[floa
 
     Notes
     -----
-    Exact: computed from the histogram of the 256 byte values (counted in blocks, so no float copy of the images
-    is made), ``mean = Σ_v v·h(v) / N``, ``var = Σ_v (v − mean)²·h(v) / N``, both in float64, then divided by
-    ``levels``.
+    The sums ``S1 = Σ p`` and ``S2 = Σ p²`` over the ``N`` pixels of a channel are exact integers (blocks of uint16,
+    where 255² fits, summed into uint64 and Python ints; no float copy of the images); ``mean = S1 / (N·levels)``
+    and ``std = sqrt((N·S2 − S1²) / N²) / levels`` are formed from them with ``N·S2 − S1²`` exact, so the result
+    is correct to a few units in the last place of float64 (no cancellation).
 
     Examples
     --------
@@ -168,18 +170,21 @@ def channel_stats(images: np.ndarray, levels: float = 255.0) -> tuple[tuple[floa
     """
     if images.dtype != np.uint8 or images.ndim != 4:
         raise TypeError(f"images must be a uint8 array (n, C, H, W); got {images.dtype} of shape {images.shape}")
-    values = np.arange(256, dtype=np.float64)
+    per_image = int(np.prod(images.shape[2:]))
+    count = images.shape[0] * per_image
+    if count == 0:
+        raise DataError("channel statistics of an empty split are undefined")
+    block = max(1, (1 << 20) // max(1, per_image))
     means, stds = [], []
-    block = max(1, (1 << 22) // max(1, int(np.prod(images.shape[2:]))))
     for c in range(images.shape[1]):
-        hist = np.zeros(256, dtype=np.int64)
+        s1 = s2 = 0
         for i in range(0, images.shape[0], block):
-            hist += np.bincount(images[i:i + block, c].reshape(-1), minlength=256)
-        total = float(hist.sum())
-        mean = float(hist @ values) / total
-        var = float(hist @ (values - mean) ** 2) / total
-        means.append(mean / levels)
-        stds.append(float(np.sqrt(var)) / levels)
+            chunk = images[i:i + block, c].astype(np.uint16)
+            s1 += int(chunk.sum(dtype=np.uint64))
+            chunk *= chunk  # 255² = 65025 fits in uint16
+            s2 += int(chunk.sum(dtype=np.uint64))
+        means.append(s1 / (count * levels))
+        stds.append(math.sqrt((count * s2 - s1 * s1) / (count * count)) / levels)
     return tuple(means), tuple(stds)
 
 
