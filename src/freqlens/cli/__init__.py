@@ -37,23 +37,32 @@ def main(argv: list[str] | None = None) -> None:
         rv = app(args=argv, prog_name="freqlens", standalone_mode=False)
     except (FreqlensError, ValueError, TypeError, OSError, OverflowError) as exc:
         _fail(str(exc) or type(exc).__name__)
-    except KeyboardInterrupt as exc:  # the runner has said what became of the run
-        terminated = type(exc).__name__ == "Terminated"  # SIGTERM, handled like Ctrl-C
-        print(f"freqlens: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        sys.exit(143 if terminated else 130)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
     except Exception as exc:
         # typer/click usage errors (bad option value, missing argument, unknown option): their own message,
         # on one line, instead of click's multi-line usage box. Abort is click's form of Ctrl-C.
         if type(exc).__name__ == "Abort":
-            print("freqlens: interrupted", file=sys.stderr)
-            sys.exit(130)
+            _interrupted(exc.__context__)
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             if not exc.format_message().strip():  # no arguments at all: the help was printed
                 sys.exit(int(exc.exit_code))
             command = getattr(getattr(exc, "ctx", None), "command_path", "freqlens")
             _fail(f"{exc.format_message()} (see '{command} --help')", code=int(exc.exit_code))
         raise
+    except BaseException as exc:
+        if type(exc).__name__ == "Terminated":  # SIGTERM during a run (freqlens.lab.runner)
+            _interrupted(exc)
+        raise
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _interrupted(exc: BaseException | None) -> None:
+    """Ctrl-C exits 130, SIGTERM (the lab's ``Terminated``) 143; a run already said what became of it."""
+    terminated = type(exc).__name__ == "Terminated"
+    if not getattr(exc, "reported", False):
+        print(f"freqlens: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+    sys.exit(143 if terminated else 130)
 
 
 def _fail(text: str, code: int = 2) -> None:

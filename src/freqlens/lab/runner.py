@@ -35,8 +35,9 @@ from freqlens.runs.lock import RunLock
 from freqlens.runs.store import RunStore
 
 
-class Terminated(KeyboardInterrupt):
-    """The process received SIGTERM (``kill``, ``timeout``, a container stop): stop like Ctrl-C, exit 143."""
+class Terminated(BaseException):
+    """The process received SIGTERM (``kill``, ``timeout``, a container stop): stop like Ctrl-C, exit 143.
+    (Not a KeyboardInterrupt: the CLI framework would turn that into exit code 130.)"""
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -119,12 +120,16 @@ def resume_run(run: str, *, runs_dir=None, quiet: bool = False, force: bool = Fa
     if not folder.is_dir():
         raise StoreError(f"run {run_id} has no folder {folder}; it cannot be resumed")
     with RunLock(folder, run_id):
-        row = store.claim(run_id)
-        _refuse_ended(row, run_id)
+        row = store.get_run(run_id)
         family = family_of(row["config"])
         cfg = family.config.from_dict(row["config"])
         resolve_device(cfg.device)
-        _execute(store, run_id, cfg, family, quiet=quiet)
+        # a checkpoint that cannot continue the run exactly is refused before the run is touched
+        finished = {r["member"] for r in store.members(run_id) if r["status"] == "finished"}
+        checkpoints = {m.index: _load_member_checkpoint(folder / f"member-{m.index:02d}", m)
+                       for m in members_of(cfg) if m.index not in finished}
+        _refuse_ended(store.claim(run_id), run_id)
+        _execute(store, run_id, cfg, family, quiet=quiet, checkpoints=checkpoints)
     return store, run_id
 
 
@@ -151,22 +156,24 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _execute(store: RunStore, run_id: str, cfg: TrainConfig, family: Family, *, quiet: bool) -> None:
+def _execute(store: RunStore, run_id: str, cfg: TrainConfig, family: Family, *, quiet: bool,
+             checkpoints: dict[int, dict | None] | None = None) -> None:
     from tqdm.auto import tqdm
 
     folder = store.run_dir(run_id)
     members = members_of(cfg)
     rows = {r["member"]: r for r in store.members(run_id)}
+    todo = [m for m in members if rows[m.index]["status"] != "finished"]
+    checkpoints = dict(checkpoints or {})
     done = sum(int(rows[m.index]["step"]) for m in members if rows[m.index]["status"] == "finished")
     bar = tqdm(total=cfg.steps * len(members), initial=done, disable=quiet, unit=family.unit, dynamic_ncols=True,
-               desc=cfg.experiment, leave=True)
+               desc=cfg.experiment, leave=True, delay=0.5)
     t0 = time.perf_counter()
     try:
         with _sigterm_as_interrupt():
-            for m in members:
-                if rows[m.index]["status"] == "finished":
-                    continue
-                MemberRun(store, run_id, folder / f"member-{m.index:02d}", m, family, bar, len(members)).run()
+            for m in todo:
+                MemberRun(store, run_id, folder / f"member-{m.index:02d}", m, family, bar, len(members),
+                          checkpoints.pop(m.index, None)).run()
     except DivergedError as exc:
         store.set_status(run_id, "failed", message=f"diverged: {exc}", wall_time=time.perf_counter() - t0)
         raise DivergedError(f"run {run_id}: {exc}; recorded data kept, run marked failed") from None
@@ -174,9 +181,10 @@ def _execute(store: RunStore, run_id: str, cfg: TrainConfig, family: Family, *, 
         how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         with contextlib.suppress(Exception):
             store.set_status(run_id, "interrupted", message=f"{how}; `freqlens resume` completes it")
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, (KeyboardInterrupt, Terminated)):
             print(f"freqlens: {how}: run {run_id} keeps everything up to its last checkpoint; "
                   f"`freqlens resume {run_id}` completes it", file=sys.stderr)
+            exc.reported = True  # the CLI need not say it again
         raise
     finally:
         bar.close()
@@ -191,9 +199,10 @@ class MemberRun:
     """Build, restore, train and record one member of a run."""
 
     def __init__(self, store: RunStore, run_id: str, folder: Path, member: Member, family: Family, bar,
-                 n_members: int):
+                 n_members: int, checkpoint: dict | None = None):
         self.store, self.run_id, self.folder, self.m, self.family, self.bar = store, run_id, folder, member, family, bar
         self.n_members = n_members
+        self.loaded = checkpoint
         self.history: list[tuple[int, str, str, float | None]] = []
         self.last_bar = 0
 
@@ -207,7 +216,8 @@ class MemberRun:
         optimizer = make_optimizer(cfg, problem, m.seed)
         self.problem, self.monitors, self.optimizer = problem, monitors, optimizer
 
-        start, self.wall_before = self._restore(device)
+        start, self.wall_before = self._restore(self.loaded)
+        self.loaded = None
         # the index gets exactly what the checkpoint holds (whatever it had, or lost, past or before it)
         self.store.replace_member_records(self.run_id, m.index, -1)
         self._sink_history(self.history)
@@ -241,12 +251,11 @@ class MemberRun:
         self.finish(cfg.steps)
 
     # -- restoring -----------------------------------------------------------------------------------------
-    def _restore(self, device: torch.device) -> tuple[int, float]:
-        """Load the member's checkpoint if there is one; return ``(start step, wall time so far)``."""
-        path = self.folder / "checkpoint.pt"
-        if not path.exists():
+    def _restore(self, ck: dict | None) -> tuple[int, float]:
+        """Restore the member from its loaded checkpoint, if any; return ``(start step, wall time so far)``."""
+        if ck is None:
             return 0, 0.0
-        ck = files.load_checkpoint(path, map_location=device)
+        path = self.folder / "checkpoint.pt"
         start = int(ck["step"])
         try:
             self.problem.model.load_state_dict(ck["model"])
@@ -268,21 +277,12 @@ class MemberRun:
         return start, float(ck.get("wall_time", 0.0))
 
     def _restore_v1(self, start: int) -> None:
-        """A checkpoint written by freqlens 0.1 holds no measurements: they come from ``evals.npz`` and the index,
-        which must reach the checkpoint (else the resumed run would report wrong numbers)."""
+        """A checkpoint written by freqlens 0.1 holds no measurements: they come from ``evals.npz`` (checked by
+        :func:`_load_member_checkpoint`) and the index."""
         cfg = self.m.cfg
         expected = [s for s in range(0, start, cfg.eval_every)]
         for mon in self.monitors:
-            path = self.folder / mon.arrays_file
-            steps = []
-            if path.exists():
-                arrays = files.load_arrays(path)
-                steps = [int(s) for s in arrays.get("steps", [])]
-            if not set(expected) <= set(steps):
-                have = f"records up to step {max(steps)}" if steps else "no records"
-                raise StoreError(f"{path} is missing or behind its checkpoint ({have}, checkpoint at step {start}); "
-                                 f"run {self.run_id} cannot be resumed exactly - start it again")
-            mon.load_state_dict(arrays)
+            mon.load_state_dict(files.load_arrays(self.folder / mon.arrays_file))
         df = self.store.metrics(self.run_id)
         df = df[(df["member"] == self.m.index) & (df["step"] < start)]
         self.history = [(int(s), str(n), str(k), None if v is None or v != v else float(v))
@@ -350,6 +350,26 @@ class MemberRun:
         with contextlib.suppress(OSError):
             (self.folder / "checkpoint.pt").unlink()
         self.bar.update(steps - self.last_bar)
+
+
+def _load_member_checkpoint(folder: Path, m: Member) -> dict | None:
+    """The member's checkpoint as data (or None), refused with one line when it cannot continue the run exactly.
+
+    A checkpoint written by freqlens 0.1 holds no measurements: they come from the member's ``evals.npz``, which
+    must reach the checkpoint (else the resumed run would report wrong numbers)."""
+    path = folder / "checkpoint.pt"
+    if not path.exists():
+        return None
+    ck = files.load_checkpoint(path, map_location="cpu")
+    if "monitors" not in ck:
+        start = int(ck["step"])
+        evals = folder / "evals.npz"
+        steps = [int(s) for s in files.load_arrays(evals).get("steps", [])] if evals.exists() else []
+        if not set(range(0, start, m.cfg.eval_every)) <= set(steps):
+            have = f"records up to step {max(steps)}" if steps else "no records"
+            raise StoreError(f"{evals} is missing or behind its checkpoint ({have}, checkpoint at step {start}); "
+                             f"run {folder.parent.name} cannot be resumed exactly - start it again")
+    return ck
 
 
 def _numpy(obj: Any) -> Any:

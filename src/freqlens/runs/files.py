@@ -45,10 +45,14 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def load_checkpoint(path: Path, *, map_location=None, required: tuple[str, ...] = ("step", "model")) -> dict:
     """Load a checkpoint as data (``weights_only=True``); refuse anything else with one line naming the file."""
+    import warnings
+
     import torch
 
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's advice on pickle protocols is noise to a user
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise StoreError(f"checkpoint {path} is missing") from None
     except Exception as exc:  # UnpicklingError for code, RuntimeError/EOFError/zip errors for garbage
