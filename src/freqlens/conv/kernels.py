@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from freqlens.errors import FreqlensError
-from freqlens._memory import available_memory
+from freqlens._memory import refuse_if_too_big
 
 __all__ = [
     "KERNELS",
@@ -66,6 +66,8 @@ __all__ = [
 #: removes DC and keeps the high ones, keeps a band away from both DC and Nyquist, or keeps DC and amplifies the
 #: high ones.
 PASSBANDS = ("all-pass", "low-pass", "high-pass", "band-pass", "high-boost")
+
+_HINT = "use a smaller size"  # kernels are checked for two float64 copies (16 bytes per weight) before allocating
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -103,26 +105,15 @@ def _ndim(ndim: Any, allowed: tuple[int, ...] = (1, 2)) -> int:
 
 
 
-def _refuse_too_large(n_elements: int, what: str, *, itemsize: int = 8, copies: int = 2) -> None:
-    """Raise before allocating ``copies`` arrays of ``n_elements`` if that exceeds the available memory."""
-    need = int(n_elements) * itemsize * copies
-    avail = available_memory()
-    if need > avail:
-        raise FreqlensError(
-            f"{what} would need {need / 2**30:.1f} GiB of memory but {avail / 2**30:.1f} GiB is available; "
-            "use a smaller size"
-        )
-
-
 def _gauss_size(sigma: float, size: Any, ndim: int = 2) -> int:
     """Default size ``2 * round(4 * sigma) + 1`` (scipy.ndimage's ``truncate=4``), else the given odd size."""
     n = 2 * int(4.0 * sigma + 0.5) + 1 if size is None else _int("size", size, 1, odd=True)
-    _refuse_too_large(n**ndim, f"a kernel of size {n} (sigma={sigma:g})")
+    refuse_if_too_big(16 * n**ndim, f"a kernel of size {n} (sigma={sigma:g})", hint=_HINT)
     return n
 
 
 def _delta(size: int, ndim: int) -> np.ndarray:
-    _refuse_too_large(size**ndim, f"a kernel of size {size}")
+    refuse_if_too_big(16 * size**ndim, f"a kernel of size {size}", hint=_HINT)
     out = np.zeros((size,) * ndim)
     out[(size // 2,) * ndim] = 1.0
     return out
@@ -187,7 +178,7 @@ def box(size: int = 3, *, ndim: int = 2) -> np.ndarray:
     """
     n = _int("size", size, 1, odd=True)
     nd = _ndim(ndim)
-    _refuse_too_large(n**nd, f"a kernel of size {n}")
+    refuse_if_too_big(16 * n**nd, f"a kernel of size {n}", hint=_HINT)
     return np.full((n,) * nd, 1.0 / n**nd)
 
 
@@ -580,7 +571,7 @@ def motion_blur(length: int = 9, angle: float = 0.0) -> np.ndarray:
     r = (n_pts - 1) / 2.0
     half = math.ceil(r) + 1
     size = 2 * half + 1
-    _refuse_too_large(size * size, f"a motion blur of length {n_pts}")
+    refuse_if_too_big(16 * size * size, f"a motion blur of length {n_pts}", hint=_HINT)
     t = np.arange(n_pts) - r
     cols = half + t * math.cos(th)
     rows = half - t * math.sin(th)
