@@ -41,6 +41,7 @@ __all__ = [
     "KERNELS",
     "PASSBANDS",
     "KernelInfo",
+    "kernel_info",
     "box",
     "emboss",
     "gabor",
@@ -693,6 +694,22 @@ def _coerce(kernel: str, pname: str, value: Any, hint: Any) -> Any:
     raise FreqlensError(f"kernel {kernel!r}: parameter {pname} must be {accepted}, got {value!r}")
 
 
+def kernel_info(name: str) -> KernelInfo:
+    """The :data:`KERNELS` entry of ``name``: case-insensitive, ``-`` or ``_``, aliases accepted.
+
+    Examples
+    --------
+    >>> kernel_info("Sobel-X").name, kernel_info("mean").name
+    ('sobel_x', 'box')
+    """
+    if not isinstance(name, str):
+        raise FreqlensError(f"kernel name must be a string, got {name!r}")
+    key = _canonical(name)
+    if key not in KERNELS:
+        raise FreqlensError(f"unknown kernel {name!r}; known: {', '.join(KERNELS)} (aliases: {', '.join(_ALIASES)})")
+    return KERNELS[key]
+
+
 def get_kernel(name: str, **params: Any) -> np.ndarray:
     """Build the kernel ``name`` of :data:`KERNELS` with keyword parameters.
 
@@ -724,12 +741,8 @@ def get_kernel(name: str, **params: Any) -> np.ndarray:
     ...
     freqlens.errors.FreqlensError: kernel 'box' has no parameter 'sigma'; accepted: size, ndim
     """
-    if not isinstance(name, str):
-        raise FreqlensError(f"kernel name must be a string, got {name!r}")
-    key = _canonical(name)
-    if key not in KERNELS:
-        raise FreqlensError(f"unknown kernel {name!r}; known: {', '.join(KERNELS)} (aliases: {', '.join(_ALIASES)})")
-    info = KERNELS[key]
+    info = kernel_info(name)
+    key = info.name
     sig = inspect.signature(info.func)
     hints = typing.get_type_hints(info.func)
     unknown = [p for p in params if p not in sig.parameters]
