@@ -6,6 +6,7 @@ import stat
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from freqlens.cli import main
 from freqlens.conv import correlate
@@ -84,3 +85,84 @@ def test_spectrum_of_a_tiny_image_says_so():
 
     with pytest.raises(FreqlensError, match="too small for a power-law fit"):
         fit_power_law(np.random.default_rng(0).random((1, 64)))
+
+
+# --- issue 6, item 9: inputs are sized before they are decoded or scanned ------------------------------------------
+
+def png_header_only(path, width, height, *, color_type=0):
+    """A PNG whose IHDR declares width x height 8-bit pixels, with a tiny IDAT (the pixels are missing)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_an_image_declaring_1e10_pixels_is_refused_with_its_size_and_the_memory(tmp_path):
+    import time
+
+    from freqlens.errors import DataError
+
+    path = png_header_only(tmp_path / "huge.png", 100_000, 100_000)
+    t0 = time.perf_counter()
+    with pytest.raises(DataError) as exc:
+        read_image(path)
+    assert time.perf_counter() - t0 < 5.0
+    message = str(exc.value)
+    assert "\n" not in message and "10,000,000,000 pixels" in message
+    assert "GiB of memory" in message and "available in RAM" in message
+
+
+def test_an_image_larger_than_the_memory_is_refused_from_its_header(tmp_path, monkeypatch):
+    import warnings
+
+    import freqlens._memory
+    from freqlens.errors import DataError
+
+    monkeypatch.setattr(freqlens._memory, "available_memory", lambda: 512 << 20)
+    path = png_header_only(tmp_path / "big.png", 12_000, 12_000, color_type=2)  # RGB, under Pillow's bomb limit
+    # 8-bit RGB decoded, its float64 copy and the float64 grey image
+    need = 12_000 * 12_000 * (3 * 1 + 3 * 8 + 8) / 2**30
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and Pillow's DecompressionBombWarning no longer leaks to the terminal
+        with pytest.raises(DataError, match=rf"image .*big.png \(12000x12000, 3 channels\) would need about "
+                                            rf"{need:.2f} GiB of memory .* but only 512 MiB is available in RAM"):
+            read_image(path, as_gray=True)
+
+
+def test_cli_says_how_large_the_declared_image_is(tmp_path, capsys):
+    path = png_header_only(tmp_path / "huge.png", 100_000, 100_000)
+    code, out, err = cli(capsys, "spectrum", str(path), "-o", str(tmp_path))
+    assert code == 2 and out == ""
+    assert err.startswith("freqlens: error: image ") and "10,000,000,000 pixels" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+HUGE = 3 * 10**10  # samples: a broadcast view costs nothing; a full pass over it would allocate 30 GB or more
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda: correlate(np.broadcast_to(np.float64(1), (HUGE,)), np.ones(4096)), id="convolve-numpy"),
+    pytest.param(lambda: correlate(torch.ones(1, requires_grad=True).expand(HUGE), torch.ones(4096)),
+                 id="convolve-torch"),
+    pytest.param(lambda: __import__("freqlens.spectrum", fromlist=["dft2"]).dft2(
+        np.broadcast_to(np.uint8(1), (200_000, 150_000))), id="spectrum-dft2"),
+    pytest.param(lambda: __import__("freqlens.conv", fromlist=["lowpass"]).lowpass(
+        np.broadcast_to(np.int16(1), (HUGE,)), 0.1), id="lowpass"),
+    pytest.param(lambda: __import__("freqlens.conv.apps", fromlist=["kde"]).kde(
+        np.broadcast_to(np.float64(1), (HUGE,))), id="kde"),
+    pytest.param(lambda: __import__("freqlens.conv.apps", fromlist=["matched_filter"]).matched_filter(
+        np.broadcast_to(np.float64(1), (HUGE,)), np.ones(64), 8000), id="matched_filter"),
+])
+def test_sizes_are_checked_before_any_full_pass_over_a_huge_input(call):
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(FreqlensError, match=r"would need about .* GiB of memory"):
+        call()
+    assert time.perf_counter() - t0 < 2.0

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import math
 import os
+import re
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from freqlens.errors import FreqlensError
+from freqlens._memory import available_memory, format_bytes, refuse_if_too_big
+from freqlens.errors import DataError, FreqlensError
 
 # Images shipped inside scikit-image's wheel (skimage.data functions that need no download).
 SAMPLE_IMAGES = (
@@ -133,16 +137,84 @@ def write_audio(path, data, fs: int, *, subtype: str | None = None) -> Path:
 
 
 def read_image(path, *, as_gray: bool = False) -> np.ndarray:
-    """Read an image as float64 in [0, 1]: ``(H, W)`` or ``(H, W, C)`` (alpha dropped)."""
+    """Read an image as float64 in [0, 1]: ``(H, W)`` or ``(H, W, C)`` (alpha dropped).
+
+    The size the file declares is checked against the memory available before any pixel is decoded (a 10 MB
+    file can declare 100,000 x 100,000 pixels): too large an image raises :class:`freqlens.DataError` naming its
+    size and the memory at hand.
+    """
     import skimage.io
     import skimage.util
 
     path = _check_readable(path)
+    _check_image_fits(path, as_gray=as_gray)
     try:
-        img = skimage.io.imread(str(path))
+        with warnings.catch_warnings():  # the size was checked above: Pillow's bomb warning has nothing to add
+            warnings.simplefilter("ignore", _bomb_warning())
+            img = skimage.io.imread(str(path))
+    except MemoryError:
+        raise DataError(f"image {path} does not fit in memory once decoded ({format_bytes(available_memory())} "
+                        "available in RAM); use a smaller image") from None
     except Exception as exc:
         raise FreqlensError(f"not a readable image file: {path} ({type(exc).__name__})")
     return _image_to_float(img, as_gray=as_gray, name=str(path))
+
+
+def _bomb_warning() -> type[Warning]:
+    import PIL.Image
+
+    return PIL.Image.DecompressionBombWarning
+
+
+def _declared_image(path: Path) -> tuple[int, int, int, int, int] | None:
+    """``(frames, height, width, channels, bytes per sample)`` from the file's header, without decoding pixels;
+    None when neither Pillow nor imageio can read the header (the decoder then says what is wrong)."""
+    import PIL.Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+        try:
+            with PIL.Image.open(path) as im:  # lazy: reads the header only
+                width, height = im.size
+                channels = 4 if im.mode == "P" else len(im.getbands())  # palettes decode to RGB(A)
+                itemsize = 2 if im.mode.startswith("I;16") else 4 if im.mode in ("I", "F") else 1
+                return int(getattr(im, "n_frames", 1)), height, width, channels, itemsize
+        except PIL.Image.DecompressionBombError as exc:
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            pixels = int(found.group(1)) if found else 2 * (PIL.Image.MAX_IMAGE_PIXELS or 0) + 1
+            limit = 2 * (PIL.Image.MAX_IMAGE_PIXELS or 0)
+            raise DataError(f"image {path} declares {pixels:,} pixels, more than Pillow decodes ({limit:,}, its "
+                            f"decompression-bomb guard); as float64 it would need at least "
+                            f"{format_bytes(8 * pixels)} of memory and {format_bytes(available_memory())} is "
+                            "available in RAM") from None
+        except Exception:  # not a format Pillow reads (e.g. float64 TIFF): imageio reads its header too
+            pass
+    try:
+        import imageio.v3 as iio
+
+        props = iio.improps(path)
+    except Exception:
+        return None
+    shape = tuple(int(n) for n in props.shape)
+    if len(shape) < 2:
+        return None
+    height, width = shape[-2:] if len(shape) == 2 or shape[-1] > 4 else shape[-3:-1]
+    return 1, height, width, max(1, math.prod(shape) // (height * width)), int(props.dtype.itemsize)
+
+
+def _check_image_fits(path: Path, *, as_gray: bool) -> None:
+    """Refuse, from the header alone, an image whose decoded pixels and float64 copy would not fit in memory."""
+    declared = _declared_image(path)
+    if declared is None:
+        return
+    frames, height, width, channels, itemsize = declared
+    samples = frames * height * width * channels
+    parts = {"decoded pixels": samples * itemsize, "float64 image": samples * 8}
+    if as_gray and channels >= 3:
+        parts["grey image"] = frames * height * width * 8
+    what = f"image {path} ({width}x{height}" + (f", {channels} channels" if channels > 1 else "") \
+        + (f", {frames} frames" if frames > 1 else "") + ")"
+    refuse_if_too_big(parts, what, hint="use a smaller image", error=DataError)
 
 
 def sample_image(name: str, *, as_gray: bool = False) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from freqlens._arrays import is_torch, to_numpy
+from freqlens._memory import refuse_if_too_big
 from freqlens.errors import FreqlensError
 
 #: Which frequencies are kept.
@@ -81,6 +82,8 @@ def as_signal(x: Any, name: str = "x") -> tuple[np.ndarray, Any]:
         raise FreqlensError(f"{name} must be real, got dtype {arr.dtype}")
     if arr.size == 0 or arr.ndim == 0:
         raise FreqlensError(f"{name} must be a non-empty array, got shape {arr.shape}")
+    # float64 input, output and the filters' padded working copies, before converting (a full pass)
+    refuse_if_too_big(32 * arr.size, f"filtering {name} of shape {arr.shape}", hint="filter it in parts")
     out_dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
 
     def restore(y: np.ndarray) -> Any:

@@ -55,12 +55,15 @@ def apply_torch(x: Any, kernel: Any, *, flip: bool, op: str, mode: str | None, b
                      same_pad=same_pad, axes=axes, boundary=boundary, method=method)
     dtype = torch.promote_types(compute_dtype(x), compute_dtype(k))
     engine = torch_engine(plan, method)
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    # Sizes first: the finiteness check below is a full pass over x.
+    refuse_if_too_big(estimate_bytes(plan, itemsize, engine, x.dtype != dtype, 0), op, device=x.device,
+                      hint=MEMORY_HINT)
     if method == "auto" and engine == "torch-fft" and len(plan.axes) <= 3:
         if not (bool(torch.isfinite(x).all()) and bool(torch.isfinite(k).all())):
             engine = "torch-conv"
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    refuse_if_too_big(estimate_bytes(plan, itemsize, engine, x.dtype != dtype, 0), op, device=x.device,
-                      hint=MEMORY_HINT)
+            refuse_if_too_big(estimate_bytes(plan, itemsize, engine, x.dtype != dtype, 0), op, device=x.device,
+                              hint=MEMORY_HINT)
     xc = x.to(dtype)
     kc = k.to(device=x.device, dtype=dtype)
     if flip:

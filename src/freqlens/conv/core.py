@@ -310,12 +310,14 @@ def _apply(x: Any, kernel: Any, *, flip: bool, op: str, mode: str | None, bounda
                       axes=axes, boundary=boundary, method=method)
     dtype = np.result_type(lift_numpy(xa.dtype, "x"), lift_numpy(ka.dtype, "kernel"))
     engine = _numpy_engine(plan, dtype, method)
-    if method == "auto" and uses_dft(plan, dtype, engine):
-        # FFTs spread a NaN/inf over every output (OpenCV's DFT over a tile); a direct sum keeps it local.
-        if not (finite(xa) and finite(ka)):
-            engine = "ndimage"
+    # Sizes first: the finiteness check below is a full pass over x (13 s for 10^10 samples).
     refuse_if_too_big(estimate_bytes(plan, dtype.itemsize, engine, xa.dtype != dtype, _OA_BATCH_SAMPLES), op,
                       hint=MEMORY_HINT)
+    if method == "auto" and uses_dft(plan, dtype, engine) and not (finite(xa) and finite(ka)):
+        # FFTs spread a NaN/inf over every output (OpenCV's DFT over a tile); a direct sum keeps it local.
+        engine = "ndimage"
+        refuse_if_too_big(estimate_bytes(plan, dtype.itemsize, engine, xa.dtype != dtype, _OA_BATCH_SAMPLES), op,
+                          hint=MEMORY_HINT)
     xc = xa.astype(dtype, copy=False)
     kc = ka.astype(dtype, copy=False)
     if flip:

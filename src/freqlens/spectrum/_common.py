@@ -35,6 +35,7 @@ def as_image(image: Any, name: str = "image") -> np.ndarray:
         )
     if arr.size == 0:
         raise FreqlensError(f"{name} is empty (shape {arr.shape})")
+    refuse_too_large(arr.size, f"the spectrum of a {arr.shape[0]}x{arr.shape[1]} {name}")  # before converting
     return arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64, copy=False)
 
 

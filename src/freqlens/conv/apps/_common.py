@@ -33,6 +33,8 @@ def as_real_array(x, name: str, *, ndim: tuple[int, ...] | None = None, allow_em
         raise FreqlensError(f"{name} must have {allowed} dimension(s), got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise FreqlensError(f"{name} is empty (shape {arr.shape})")
+    if arr.dtype != np.float64:
+        check_memory(arr.size, f"{name} as float64 ({arr.size:,} values)", copies=1)
     return arr.astype(np.float64, copy=False)
 
 

@@ -287,6 +287,7 @@ def matched_filter(
     r = as_real_array(received, "received", ndim=(1,))
     p = as_real_array(pulse, "pulse", ndim=(1,))
     rate = positive(fs, "fs")
+    check_memory(r.size + p.size, f"a correlation of {r.size} samples", copies=8)  # before the NaN scan
     for name, arr in (("received", r), ("pulse", p)):
         if not np.all(np.isfinite(arr)):
             raise FreqlensError(f"{name} contains NaN or inf (the FFT correlation would spread it everywhere)")
@@ -295,7 +296,6 @@ def matched_filter(
     if not np.any(p):
         raise FreqlensError("pulse is all zeros")
     t = positive(threshold, "threshold")
-    check_memory(r.size + p.size, f"a correlation of {r.size} samples", copies=8)
 
     c = signal.correlate(r, p, mode="full", method="fft")[p.size - 1 :]
     env = _envelope(c)

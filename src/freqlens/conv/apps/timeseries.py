@@ -271,6 +271,7 @@ def kde(
     True
     """
     s = as_real_array(samples, "samples", ndim=(1,))
+    check_memory(s.size, f"a KDE of {s.size:,} samples", copies=6)  # binning temporaries; before the NaN scan
     if not np.all(np.isfinite(s)):
         raise FreqlensError("samples contain NaN or inf")
     w = None
