@@ -10,6 +10,7 @@ import pytest
     ("freqlens.conv.masks", 2),
     ("freqlens.conv._args", 3),
     ("freqlens._memory", 3),
+    ("freqlens._arrays", 2),
 ])
 def test_docstring_examples(module, at_least):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)

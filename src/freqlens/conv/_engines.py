@@ -133,7 +133,8 @@ def run_ndimage(x: np.ndarray, kc: np.ndarray, plan: Plan, boundary: str, cval: 
     y = scipy.ndimage.correlate(src, kd, mode=mode, cval=cval if boundary == "constant" else 0.0,
                                 origin=origins, output=x.dtype)
     if exponent:
-        y = np.ldexp(y, exponent) if not np.iscomplexobj(y) else y * (2.0 ** exponent)
+        with np.errstate(over="ignore"):  # exact power-of-two rescaling: inf only where the sum itself overflows
+            y = np.ldexp(y, exponent) if not np.iscomplexobj(y) else y * (2.0 ** exponent)
     return crop(y, plan)
 
 

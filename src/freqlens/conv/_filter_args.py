@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from freqlens._arrays import is_torch, to_numpy
+from freqlens._arrays import check_magnitude, is_torch, to_numpy
 from freqlens._memory import refuse_if_too_big
 from freqlens.errors import FreqlensError
 
@@ -94,4 +94,6 @@ def as_signal(x: Any, name: str = "x") -> tuple[np.ndarray, Any]:
             return torch.from_numpy(y).to(device=x.device)
         return y
 
-    return arr.astype(np.float64, copy=False), restore
+    out = arr.astype(np.float64, copy=False)
+    check_magnitude(out, name)
+    return out, restore

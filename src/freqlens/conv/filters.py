@@ -25,6 +25,7 @@ import numpy as np
 import scipy.signal
 
 from freqlens.conv._filter_args import BANDS, as_signal, band_name, cutoffs, order_arg, positive_finite
+from freqlens.conv._iir import SCIPY_BTYPE, design_sos, highest_usable_order
 from freqlens.conv.masks import MASK_KINDS, frequency_filter, frequency_mask
 from freqlens.errors import FreqlensError
 
@@ -47,7 +48,6 @@ __all__ = [
 #: Filter families for signals: IIR ones from :func:`scipy.signal.iirfilter`'s families, and windowed-sinc FIR.
 FILTER_KINDS = ("butter", "cheby1", "cheby2", "ellip", "bessel", "fir")
 
-_SCIPY_BTYPE = {"low": "lowpass", "high": "highpass", "band": "bandpass", "stop": "bandstop"}
 _DEFAULT_IIR_ORDER = 4
 _MAX_FIR_TAPS = 8191
 
@@ -237,20 +237,19 @@ def design_filter(
                 f"order must be even for a FIR {b}-pass filter (an odd number of taps, so the response at fs/2 "
                 f"is free), got {n}"
             )
-        taps = scipy.signal.firwin(n + 1, wn, window=window, pass_zero=_SCIPY_BTYPE[b], fs=fs)
+        taps = scipy.signal.firwin(n + 1, wn, window=window, pass_zero=SCIPY_BTYPE[b], fs=fs)
         return FilterDesign(band=b, cutoff=cut, fs=fs, order=n, kind=kind, taps=taps)
     n = _DEFAULT_IIR_ORDER if order is None else order_arg(order)
-    btype = _SCIPY_BTYPE[b]
-    if kind == "butter":
-        sos = scipy.signal.butter(n, wn, btype=btype, output="sos", fs=fs)
-    elif kind == "cheby1":
-        sos = scipy.signal.cheby1(n, rp, wn, btype=btype, output="sos", fs=fs)
-    elif kind == "cheby2":
-        sos = scipy.signal.cheby2(n, rs, wn, btype=btype, output="sos", fs=fs)
-    elif kind == "ellip":
-        sos = scipy.signal.ellip(n, rp, rs, wn, btype=btype, output="sos", fs=fs)
-    else:
-        sos = scipy.signal.bessel(n, wn, btype=btype, output="sos", norm="mag", fs=fs)
+    sos = design_sos(kind, n, wn, b, cut, fs, rp, rs)
+    if sos is None:
+        best = highest_usable_order(kind, n, wn, b, cut, fs, rp, rs)
+        unit = "Hz" if fs != 1.0 else "cycles per sample"
+        edges = " to ".join(f"{c:g}" for c in cut)
+        raise FreqlensError(
+            f"order {n} is too high for a {kind} {b}-pass filter at {edges} {unit}: scipy's design loses float64 "
+            "precision (non-finite, unstable or vanishing coefficients); "
+            + (f"orders up to {best} work here" if best else "no order works for these cutoffs")
+        )
     return FilterDesign(band=b, cutoff=cut, fs=fs, order=n, kind=kind, sos=sos)
 
 

@@ -125,9 +125,17 @@ def _coords(size: int) -> np.ndarray:
     return np.arange(-r, r + 1, dtype=float)
 
 
+def _gaussian(r2: np.ndarray, two_var: float) -> np.ndarray:
+    """``exp(-r2 / two_var)``, and its exact limit (the unit impulse) when ``two_var`` underflows to 0."""
+    if not two_var > 0:
+        return (r2 == 0).astype(float)
+    with np.errstate(over="ignore"):  # r2 / two_var overflows to inf for tiny sigmas: exp(-inf) = 0 exactly
+        return np.exp(-r2 / two_var)
+
+
 def _gauss1d(sigma: float, size: int) -> np.ndarray:
     t = _coords(size)
-    g = np.exp(-(t**2) / (2.0 * sigma**2))
+    g = _gaussian(t**2, 2.0 * sigma**2)
     return g / g.sum()
 
 
@@ -454,8 +462,11 @@ def log(sigma: float = 1.4, size: int | None = None, *, ndim: int = 2) -> np.nda
     t = _coords(n)
     grids = np.meshgrid(*([t] * nd), indexing="ij")
     r2 = sum(g**2 for g in grids)
-    g = np.exp(-r2 / (2.0 * s**2))
+    g = _gaussian(r2, 2.0 * s**2)
     g /= g.sum()
+    if np.count_nonzero(g) < 2 or not s**4 > 0:
+        raise FreqlensError(f"sigma={s:g} is too small for a sampled Laplacian of Gaussian: the Gaussian has no "
+                            "weight off its centre sample (sigma below about 0.03); use sigma >= 0.5")
     k = (r2 - nd * s**2) / s**4 * g
     return k - k.mean()
 
@@ -539,7 +550,7 @@ def gabor(
     y, x = np.meshgrid(t, t, indexing="ij")
     u = x * math.cos(th) - y * math.sin(th)
     v = x * math.sin(th) + y * math.cos(th)
-    env = np.exp(-(u**2 + gam**2 * v**2) / (2.0 * s**2))
+    env = _gaussian(u**2 + gam**2 * v**2, 2.0 * s**2)
     return env * np.cos(2.0 * math.pi * u / lam + ph) / env.sum()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from freqlens._arrays import to_numpy
+from freqlens._arrays import check_magnitude, to_numpy
 from freqlens._memory import refuse_if_too_big
 from freqlens.errors import FreqlensError
 
@@ -36,12 +36,25 @@ def as_image(image: Any, name: str = "image") -> np.ndarray:
     if arr.size == 0:
         raise FreqlensError(f"{name} is empty (shape {arr.shape})")
     refuse_too_large(arr.size, f"the spectrum of a {arr.shape[0]}x{arr.shape[1]} {name}")  # before converting
-    return arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64, copy=False)
+    out = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64, copy=False)
+    check_magnitude(out, name)
+    return out
 
 
 def refuse_too_large(n_elements: int, what: str) -> None:
     """Raise before allocating if the ~4 complex128 arrays of ``n_elements`` a 2-D DFT holds would not fit."""
     refuse_if_too_big(64 * int(n_elements), what, hint="use a smaller image")
+
+
+def is_constant(img: np.ndarray) -> bool:
+    """Whether ``img`` varies by no more than floating-point rounding (64 ulps of its largest magnitude).
+
+    Such an image has no signal above quantisation: after the mean is removed, what is left is rounding noise,
+    whose "spectrum" (power ~1e-33 of the image's) would fit any power law.
+    """
+    first = img.flat[0]
+    spread = float(np.max(np.abs(img - first)))
+    return spread <= 64 * np.finfo(np.float64).eps * float(np.max(np.abs(img)))
 
 
 def check_norm(norm: str) -> str:

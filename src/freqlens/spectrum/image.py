@@ -26,7 +26,7 @@ import numpy as np
 import scipy.fft
 
 from freqlens.errors import FreqlensError
-from freqlens.spectrum._common import apply_window, as_image, check_norm
+from freqlens.spectrum._common import apply_window, as_image, check_norm, is_constant
 from freqlens.spectrum.dft import frequencies
 
 __all__ = ["Spectrum2D", "dft2", "energy_fraction", "log_magnitude", "radial_frequency", "radial_power"]
@@ -296,7 +296,7 @@ def energy_fraction(image: Any, radius: Any, *, exclude_dc: bool = False) -> Any
     order = np.argsort(rho, kind="stable")
     rho_sorted = rho[order]
     cum = np.concatenate([[0.0], np.cumsum(power[order])])
-    total = cum[-1]
+    total = 0.0 if exclude_dc and is_constant(img) else cum[-1]  # else: rounding noise
     idx = np.searchsorted(rho_sorted, r + 1e-12 * max(1.0, float(np.max(r, initial=0.0))), side="right")
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = cum[idx] / total if total > 0 else np.full(r.shape, np.nan)

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.fft
 
 from freqlens.errors import FreqlensError
-from freqlens.spectrum._common import as_image, refuse_too_large
+from freqlens.spectrum._common import as_image, is_constant, refuse_too_large
 from freqlens.spectrum.image import radial_frequency, radial_power
 
 __all__ = ["PowerLawFit", "fit_power_law", "power_law_noise"]
@@ -105,6 +105,9 @@ def fit_power_law(
     img = as_image(image)
     if np.iscomplexobj(img):
         raise FreqlensError("image must be real for a power-law fit")
+    if is_constant(img):
+        raise FreqlensError(f"image is constant (every pixel {img.flat[0]:.6g}): it has no signal above quantisation, "
+                            "so its spectrum is rounding noise and no power law can be fitted")
     if band is None:
         if min(img.shape) < 16:
             raise FreqlensError(f"image of shape {img.shape} is too small for a power-law fit (needs at least "
@@ -177,7 +180,14 @@ def power_law_noise(
     white = rng.standard_normal(tuple(int(n) for n in shape))
     rho = radial_frequency(white.shape, centred=False)
     gain = np.zeros_like(rho)
-    gain[rho > 0] = rho[rho > 0] ** (-alpha / 2.0)
+    pos = rho > 0
+    with np.errstate(over="ignore", under="ignore"):
+        gain[pos] = rho[pos] ** (-alpha / 2.0)
+    if not (np.all(np.isfinite(gain)) and gain.max() > 0):
+        # |alpha| in the hundreds: rho**(-alpha/2) leaves float64. The field is normalised below, so the gain only
+        # matters up to a factor: take it in logarithms, relative to its largest value.
+        log_gain = (-alpha / 2.0) * np.log(rho[pos])
+        gain[pos] = np.exp(log_gain - log_gain.max())
     field_ = scipy.fft.ifft2(scipy.fft.fft2(white) * gain).real
     field_ -= field_.mean()
     return field_ / field_.std()

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
-from freqlens._arrays import to_numpy
+from freqlens._arrays import check_magnitude, to_numpy
 from freqlens.errors import FreqlensError
 
 __all__ = ["ConvolutionTheoremCheck", "convolution_theorem"]
@@ -117,6 +117,8 @@ def convolution_theorem(x: Any, k: Any, kind: str = "circular") -> ConvolutionTh
     dtype = np.complex128 if cplx else np.float64
     xa = xa.astype(dtype, copy=False)
     ka = ka.astype(dtype, copy=False)
+    check_magnitude(xa, "x")
+    check_magnitude(ka, "k")
     import scipy.signal  # here: importing freqlens.spectrum stays cheap
 
     full = scipy.signal.convolve(xa, ka, mode="full", method="direct")

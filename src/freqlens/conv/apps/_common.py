@@ -12,6 +12,7 @@ from numbers import Real
 import numpy as np
 
 from freqlens.errors import FreqlensError
+from freqlens._arrays import check_magnitude
 from freqlens._memory import refuse_if_too_big
 
 __all__ = ["as_real_array", "check_memory", "positive", "probability"]
@@ -33,9 +34,11 @@ def as_real_array(x, name: str, *, ndim: tuple[int, ...] | None = None, allow_em
         raise FreqlensError(f"{name} must have {allowed} dimension(s), got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise FreqlensError(f"{name} is empty (shape {arr.shape})")
-    if arr.dtype != np.float64:
-        check_memory(arr.size, f"{name} as float64 ({arr.size:,} values)", copies=1)
-    return arr.astype(np.float64, copy=False)
+    # Every application holds at least one float64 array of its input's size: check that before any full pass.
+    check_memory(arr.size, f"{name} as float64 ({arr.size:,} values)", copies=1)
+    out = arr.astype(np.float64, copy=False)
+    check_magnitude(out, name)
+    return out
 
 
 def positive(value, name: str, *, integer: bool = False, allow_zero: bool = False) -> float | int:

@@ -151,8 +151,12 @@ def simulate_echoes(
     if snr_db is not None:
         if not math.isfinite(float(snr_db)):
             raise FreqlensError(f"snr_db must be a finite number, got {snr_db!r}")
+        snr = float(snr_db)
+        if snr < -600:
+            raise FreqlensError(f"snr_db must be >= -600 dB (noise 10^30 times the pulse's amplitude), got {snr_db!r}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        sigma = math.sqrt(float(np.mean(p**2)) / 10.0 ** (float(snr_db) / 10.0))
+        power_ratio = 10.0 ** (snr / 10.0) if snr < 3000 else math.inf  # beyond: noise below float64's resolution
+        sigma = math.sqrt(float(np.mean(p**2)) / power_ratio)
         r += sigma * rng.standard_normal(n)
     return r
 
