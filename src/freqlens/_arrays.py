@@ -30,10 +30,10 @@ def check_magnitude(a: np.ndarray, name: str) -> None:
     Examples
     --------
     >>> check_magnitude(np.array([1.0, -3e99, np.nan]), "x")   # passes
-    >>> check_magnitude(np.array([1.0, 2e300]), "x")
+    >>> check_magnitude(np.array([1.0, 2e300]), "x")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    freqlens.errors.FreqlensError: x holds values up to 2e+300 in magnitude: their squares and sums overflow float64 (largest 1.8e308), which would give inf or NaN; rescale x to within 1e+100
+    freqlens.errors.FreqlensError: x holds values up to 2e+300 in magnitude: ... rescale x to within 1e+100
     """
     if a.dtype.kind not in "fc" or a.size == 0:
         return  # integers and booleans are far below the limit

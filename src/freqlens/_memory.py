@@ -44,7 +44,7 @@ def format_bytes(n: float) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
-def refuse_if_too_big(parts: Mapping[str, float] | float, what: str, *, device: Any = None, hint: str | None = None,
+def refuse_if_too_big(parts: Mapping[str, float] | float, what: str, device: Any = None, *, hint: str | None = None,
                       error: type[Exception] = FreqlensError) -> None:
     """Raise ``error`` (a :class:`freqlens.FreqlensError` by default) when a request would not fit in memory.
 
@@ -73,7 +73,7 @@ def refuse_if_too_big(parts: Mapping[str, float] | float, what: str, *, device: 
     >>> refuse_if_too_big(2**70, "a 2**70-byte request", hint="ask for less")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    freqlens.errors.FreqlensError: a 2**70-byte request would need about 1099511627776.00 GiB of memory but only ... GiB is available in RAM; ask for less
+    freqlens.errors.FreqlensError: a 2**70-byte request would need about 1099511627776.00 GiB of memory but ...; ask for less
     """
     named = dict(parts) if isinstance(parts, Mapping) else {}
     need = float(sum(named.values())) if named else float(parts)  # type: ignore[arg-type]

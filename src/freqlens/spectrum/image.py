@@ -31,6 +31,19 @@ from freqlens.spectrum.dft import frequencies
 
 __all__ = ["Spectrum2D", "dft2", "energy_fraction", "log_magnitude", "radial_frequency", "radial_power"]
 
+# Defined in this module until the split by topic; still importable from here (loaded on first use).
+_MOVED = {"PowerLawFit": "power_law", "fit_power_law": "power_law", "power_law_noise": "power_law",
+          "ConvolutionTheoremCheck": "theorem", "convolution_theorem": "theorem",
+          "plot_log_magnitude": "plots", "plot_radial_power": "plots"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(f"freqlens.spectrum.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # --------------------------------------------------------------------------------------------------------------
 # the 2-D DFT

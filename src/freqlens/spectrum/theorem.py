@@ -119,9 +119,9 @@ def convolution_theorem(x: Any, k: Any, kind: str = "circular") -> ConvolutionTh
     ka = ka.astype(dtype, copy=False)
     check_magnitude(xa, "x")
     check_magnitude(ka, "k")
-    import scipy.signal  # here: importing freqlens.spectrum stays cheap
+    from scipy.signal import convolve  # here: importing freqlens.spectrum stays cheap
 
-    full = scipy.signal.convolve(xa, ka, mode="full", method="direct")
+    full = convolve(xa, ka, mode="full", method="direct")
     if kind == "circular":
         if any(kn > xn for kn, xn in zip(ka.shape, xa.shape)):
             raise FreqlensError(
