@@ -75,9 +75,9 @@ def refuse_if_too_big(parts: Mapping[str, float] | float, what: str, device: Any
     ...
     freqlens.errors.FreqlensError: a 2**70-byte request would need about 1099511627776.00 GiB of memory but ...; ask for less
     """
-    named = dict(parts) if isinstance(parts, Mapping) else {}
+    named: Mapping[str, float] = parts if isinstance(parts, Mapping) else {}
     need = float(sum(named.values())) if named else float(parts)  # type: ignore[arg-type]
-    if need < _SMALL:
+    if need < _SMALL:  # checked first: this runs on every convolve call
         return
     if device is not None and getattr(device, "type", "cpu") == "cuda":
         import torch
