@@ -22,9 +22,9 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from freqlens.cli import apps, conv, kernels, lab, spectrum
+    from freqlens.cli import conv, dna, images, kernels, lab, signals, spectrum, timeseries
 
-    for module in (lab, conv, kernels, spectrum, apps):
+    for module in (lab, conv, kernels, spectrum, images, signals, timeseries, dna):
         module.register(app)
 
 

@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
         """Filter IMAGE (or --sample NAME) with a catalogue kernel and write the result atomically."""
         import numpy as np
 
-        from freqlens.conv.core import convolve, correlate
+        from freqlens.conv import convolve, correlate
         from freqlens.conv.kernels import get_kernel
         from freqlens.io import atomic_path, read_image, sample_image, write_image
 

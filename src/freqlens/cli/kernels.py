@@ -7,8 +7,8 @@ from typing import List, Optional, Tuple
 
 import typer
 
-from freqlens.errors import FreqlensError
 from freqlens.cli.conv import parse_params
+from freqlens.errors import FreqlensError
 
 
 def _params_text(params: dict) -> str:
@@ -36,14 +36,14 @@ def register(app: typer.Typer) -> None:
         """List the kernel catalogue with what each kernel passes; --plot draws kernels with their responses."""
         import numpy as np
 
-        from freqlens.conv.kernels import KERNELS, _canonical, get_kernel
+        from freqlens.conv.kernels import KERNELS, get_kernel, kernel_info
 
         params = parse_params(param)
         names = list(KERNELS)
         if name is not None:
             kernel = get_kernel(name, **params)  # raises for unknown names / parameters
-            names = [_canonical(name)]
-            info = KERNELS[names[0]]
+            info = kernel_info(name)
+            names = [info.name]
             typer.echo(f"{info.name}: {info.description}")
             typer.echo(f"passes: {info.passband}; shape {kernel.shape}; sum {kernel.sum():.6g}")
             typer.echo(f"parameters (defaults): {_params_text(info.params)}")

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the power-law exponent alpha (P ~ 1/f^alpha), its R^2 and the low-frequency energy share; plot."""
         from freqlens.io import read_image, sample_image
-        from freqlens.spectrum.image import energy_fraction, fit_power_law, plot_log_magnitude, plot_radial_power
+        from freqlens.spectrum import energy_fraction, fit_power_law, plot_log_magnitude, plot_radial_power
 
         if (image is None) == (sample is None):
             raise FreqlensError("give exactly one of IMAGE or --sample NAME")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from freqlens.conv.core import _NUMPY_PAD, _as_numpy, _lift_numpy, _make_plan
+from freqlens.conv._plan import NUMPY_PAD, as_numpy, lift_numpy, make_plan
 
 
 @dataclass(frozen=True)
@@ -201,25 +201,25 @@ def explain(x: Any, kernel: Any, *, stride: int | tuple[int, ...] = 1, mode: str
            [1., 3.]]), array([[ 2.,  0.],
            [ 0., -3.]]), -1.0)
     """
-    xa = np.asarray(_as_numpy(x, "x"))
-    ka = np.asarray(_as_numpy(kernel, "kernel"))
+    xa = np.asarray(as_numpy(x, "x"))
+    ka = np.asarray(as_numpy(kernel, "kernel"))
     if xa.ndim not in (1, 2):
         raise ValueError(f"explain shows 1-D or 2-D inputs, got x with {xa.ndim} dimension(s)")
     if max_outputs < 1:
         raise ValueError(f"max_outputs must be >= 1, got {max_outputs!r}")
-    plan = _make_plan(xa.shape, ka.shape, mode=None if pad is not None else mode, stride=stride,
+    plan = make_plan(xa.shape, ka.shape, mode=None if pad is not None else mode, stride=stride,
                       dilation=dilation, pad=pad, same_pad=same_pad, axes=None, boundary=boundary, method="auto")
     if np.prod(plan.out) > max_outputs:
         raise ValueError(f"explain is for small examples: {int(np.prod(plan.out))} outputs exceed "
                          f"max_outputs={max_outputs}")
-    dtype = np.result_type(_lift_numpy(xa.dtype, "x"), _lift_numpy(ka.dtype, "kernel"))
+    dtype = np.result_type(lift_numpy(xa.dtype, "x"), lift_numpy(ka.dtype, "kernel"))
     xf = xa.astype(dtype)
     kf = ka.astype(dtype)
     applied = np.flip(kf) if flip else kf
     if boundary in ("zero", "constant"):
         padded = np.pad(xf, plan.pads, mode="constant", constant_values=cval if boundary == "constant" else 0)
     else:
-        padded = np.pad(xf, plan.pads, mode=_NUMPY_PAD[boundary])  # type: ignore[call-overload]
+        padded = np.pad(xf, plan.pads, mode=NUMPY_PAD[boundary])  # type: ignore[call-overload]
     output = np.zeros(plan.out, dtype=dtype)
     steps = []
     for index in np.ndindex(*plan.out):

@@ -11,10 +11,8 @@ or :func:`scipy.signal.filtfilt`): no delay, no phase distortion, and the magnit
 attenuation in dB doubles, a Butterworth filter is -6 dB at its cutoff instead of -3 dB).
 ``zero_phase=False`` is the causal single pass (:func:`scipy.signal.sosfilt` / :func:`scipy.signal.lfilter`).
 
-Images
-------
-:func:`frequency_filter` multiplies an image's DFT by a radial transfer function :func:`frequency_mask`
-(ideal, Gaussian or Butterworth; low, high, band or stop) with cutoffs in cycles per pixel.
+The image filters (a radial transfer function applied through the FFT) are in :mod:`freqlens.conv.masks`;
+:func:`frequency_filter`, :func:`frequency_mask` and :data:`MASK_KINDS` stay importable from here.
 """
 
 from __future__ import annotations
@@ -24,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.fft
 import scipy.signal
 
+from freqlens.conv._filter_args import BANDS, as_signal, band_name, cutoffs, order_arg, positive_finite
+from freqlens.conv._iir import SCIPY_BTYPE, design_sos, highest_usable_order
+from freqlens.conv.masks import MASK_KINDS, frequency_filter, frequency_mask
 from freqlens.errors import FreqlensError
-from freqlens.spectrum.dft import _to_numpy
 
 __all__ = [
     "BANDS",
@@ -48,94 +47,11 @@ __all__ = [
 
 #: Filter families for signals: IIR ones from :func:`scipy.signal.iirfilter`'s families, and windowed-sinc FIR.
 FILTER_KINDS = ("butter", "cheby1", "cheby2", "ellip", "bessel", "fir")
-#: Which frequencies are kept.
-BANDS = ("low", "high", "band", "stop")
-#: Transfer-function shapes of the image filters.
-MASK_KINDS = ("ideal", "gaussian", "butterworth")
 
-_BAND_ALIASES = {"lowpass": "low", "highpass": "high", "bandpass": "band", "bandstop": "stop", "notch": "stop"}
-_SCIPY_BTYPE = {"low": "lowpass", "high": "highpass", "band": "bandpass", "stop": "bandstop"}
 _DEFAULT_IIR_ORDER = 4
 _MAX_FIR_TAPS = 8191
 
 
-# --------------------------------------------------------------------------------------------------------------
-# argument checks
-# --------------------------------------------------------------------------------------------------------------
-def _band(band: Any) -> str:
-    b = _BAND_ALIASES.get(band, band) if isinstance(band, str) else band
-    if b not in BANDS:
-        raise FreqlensError(f"band must be one of {BANDS} (or lowpass/highpass/bandpass/bandstop), got {band!r}")
-    return b
-
-
-def _positive_finite(name: str, value: Any) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise FreqlensError(f"{name} must be a number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise FreqlensError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
-
-
-def _cutoffs(band: str, cutoff: Any, upper: float, unit: str, what: str = "fs/2") -> tuple[float, ...]:
-    """Check cutoff(s) against ``(0, upper)``: one number for low/high, an increasing pair for band/stop."""
-    pair = band in ("band", "stop")
-    vals = np.atleast_1d(np.asarray(cutoff, dtype=object)).ravel().tolist() if cutoff is not None else []
-    if pair and len(vals) != 2:
-        raise FreqlensError(f"cutoff must be a pair (low, high) in {unit} for band={band!r}, got {cutoff!r}")
-    if not pair and len(vals) != 1:
-        raise FreqlensError(f"cutoff must be one number in {unit} for band={band!r}, got {cutoff!r}")
-    out = []
-    for v in vals:
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            raise FreqlensError(f"cutoff must be numeric ({unit}), got {cutoff!r}") from None
-        if not math.isfinite(f):
-            raise FreqlensError(f"cutoff must be finite, got {cutoff!r}")
-        out.append(f)
-    for f in out:
-        if not 0 < f < upper:
-            raise FreqlensError(f"cutoff must lie strictly inside (0, {what}) = (0, {upper:g}) {unit}, got {f:g}")
-    if pair and not out[0] < out[1]:
-        raise FreqlensError(f"cutoff (low, high) needs low < high, got ({out[0]:g}, {out[1]:g}) {unit}")
-    return tuple(out)
-
-
-def _order(order: Any) -> int:
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer, float)) or order != int(order) or order < 1:
-        raise FreqlensError(f"order must be an integer >= 1, got {order!r}")
-    return int(order)
-
-
-def _as_signal(x: Any, name: str = "x") -> tuple[np.ndarray, Any]:
-    """numpy float array of ``x`` and a function that converts a result back to ``x``'s type and dtype."""
-    is_torch = hasattr(x, "detach") and hasattr(x, "device")
-    arr = np.asarray(_to_numpy(x))
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise FreqlensError(f"{name} must be a numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise FreqlensError(f"{name} must be real, got dtype {arr.dtype}")
-    if arr.size == 0 or arr.ndim == 0:
-        raise FreqlensError(f"{name} must be a non-empty array, got shape {arr.shape}")
-    out_dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
-
-    def restore(y: np.ndarray) -> Any:
-        y = np.ascontiguousarray(y, dtype=out_dtype)
-        if is_torch:
-            import torch
-
-            return torch.from_numpy(y).to(device=x.device)
-        return y
-
-    return arr.astype(np.float64, copy=False), restore
-
-
-# --------------------------------------------------------------------------------------------------------------
-# 1-D filter design
-# --------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FilterResponse:
     """A filter's frequency response from 0 to ``fs / 2``.
@@ -208,7 +124,7 @@ class FilterDesign:
         ``zero_phase=True``: forward-backward (no delay, magnitude squared). Raises :class:`FreqlensError` if
         ``x`` is too short along ``axis`` for the forward-backward edge padding. NaN or inf in ``x`` propagate.
         """
-        arr, restore = _as_signal(x)
+        arr, restore = as_signal(x)
         if not -arr.ndim <= axis < arr.ndim:
             raise FreqlensError(f"axis {axis} is out of range for x with {arr.ndim} dimension(s)")
         n = arr.shape[axis]
@@ -233,7 +149,7 @@ class FilterDesign:
 
         With ``zero_phase=True`` it is the response of :meth:`apply`'s forward-backward filter, ``|H|**2``.
         """
-        n = _order(n)
+        n = order_arg(n)
         if self.sos is not None:
             f, h = scipy.signal.freqz_sos(self.sos, worN=n, fs=self.fs)
         else:
@@ -306,35 +222,34 @@ def design_filter(
     >>> round(float(d.response(4001).gain_db(1000)), 2)  # -3 dB at the cutoff
     -3.01
     """
-    b = _band(band)
-    fs = _positive_finite("fs", fs)
+    b = band_name(band)
+    fs = positive_finite("fs", fs)
     if kind not in FILTER_KINDS:
         raise FreqlensError(f"kind must be one of {FILTER_KINDS}, got {kind!r}")
-    cut = _cutoffs(b, cutoff, fs / 2.0, "Hz" if fs != 1.0 else "cycles per sample")
-    rp = _positive_finite("rp", rp)
-    rs = _positive_finite("rs", rs)
+    cut = cutoffs(b, cutoff, fs / 2.0, "Hz" if fs != 1.0 else "cycles per sample")
+    rp = positive_finite("rp", rp)
+    rs = positive_finite("rs", rs)
     wn: Any = cut if len(cut) == 2 else cut[0]
     if kind == "fir":
-        n = _default_fir_order(cut, fs) if order is None else _order(order)
+        n = _default_fir_order(cut, fs) if order is None else order_arg(order)
         if b in ("high", "stop") and n % 2:
             raise FreqlensError(
                 f"order must be even for a FIR {b}-pass filter (an odd number of taps, so the response at fs/2 "
                 f"is free), got {n}"
             )
-        taps = scipy.signal.firwin(n + 1, wn, window=window, pass_zero=_SCIPY_BTYPE[b], fs=fs)
+        taps = scipy.signal.firwin(n + 1, wn, window=window, pass_zero=SCIPY_BTYPE[b], fs=fs)
         return FilterDesign(band=b, cutoff=cut, fs=fs, order=n, kind=kind, taps=taps)
-    n = _DEFAULT_IIR_ORDER if order is None else _order(order)
-    btype = _SCIPY_BTYPE[b]
-    if kind == "butter":
-        sos = scipy.signal.butter(n, wn, btype=btype, output="sos", fs=fs)
-    elif kind == "cheby1":
-        sos = scipy.signal.cheby1(n, rp, wn, btype=btype, output="sos", fs=fs)
-    elif kind == "cheby2":
-        sos = scipy.signal.cheby2(n, rs, wn, btype=btype, output="sos", fs=fs)
-    elif kind == "ellip":
-        sos = scipy.signal.ellip(n, rp, rs, wn, btype=btype, output="sos", fs=fs)
-    else:
-        sos = scipy.signal.bessel(n, wn, btype=btype, output="sos", norm="mag", fs=fs)
+    n = _DEFAULT_IIR_ORDER if order is None else order_arg(order)
+    sos = design_sos(kind, n, wn, b, cut, fs, rp, rs)
+    if sos is None:
+        best = highest_usable_order(kind, n, wn, b, cut, fs, rp, rs)
+        unit = "Hz" if fs != 1.0 else "cycles per sample"
+        edges = " to ".join(f"{c:g}" for c in cut)
+        raise FreqlensError(
+            f"order {n} is too high for a {kind} {b}-pass filter at {edges} {unit}: scipy's design loses float64 "
+            "precision (non-finite, unstable or vanishing coefficients); "
+            + (f"orders up to {best} work here" if best else "no order works for these cutoffs")
+        )
     return FilterDesign(band=b, cutoff=cut, fs=fs, order=n, kind=kind, sos=sos)
 
 
@@ -489,165 +404,3 @@ def filter_response(
     -6.02
     """
     return design_filter(band, cutoff, fs, order=order, kind=kind).response(n, zero_phase=zero_phase)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# image-domain filters (through the FFT)
-# --------------------------------------------------------------------------------------------------------------
-def _radial(shape: tuple[int, int], *, real: bool, centred: bool = False) -> np.ndarray:
-    fy = scipy.fft.fftfreq(shape[0])
-    fx = scipy.fft.rfftfreq(shape[1]) if real else scipy.fft.fftfreq(shape[1])
-    if centred:
-        fy, fx = scipy.fft.fftshift(fy), scipy.fft.fftshift(fx)
-    return np.hypot(fy[:, None], fx[None, :])
-
-
-def _lowpass_gain(rho: np.ndarray, fc: float, kind: str, order: int) -> np.ndarray:
-    if kind == "ideal":
-        return (rho <= fc).astype(float)
-    if kind == "gaussian":
-        return np.exp(-(rho**2) / (2.0 * fc**2))
-    return 1.0 / np.sqrt(1.0 + (rho / fc) ** (2 * order))
-
-
-def _mask_on(rho: np.ndarray, kind: str, band: str, cut: tuple[float, ...], order: int) -> np.ndarray:
-    if band == "low":
-        return _lowpass_gain(rho, cut[0], kind, order)
-    if band == "high":
-        return 1.0 - _lowpass_gain(rho, cut[0], kind, order)
-    if kind == "ideal":
-        inside = ((rho >= cut[0]) & (rho <= cut[1])).astype(float)
-    else:
-        inside = _lowpass_gain(rho, cut[1], kind, order) * (1.0 - _lowpass_gain(rho, cut[0], kind, order))
-    return inside if band == "band" else 1.0 - inside
-
-
-def _mask_args(kind: str, band: str, cutoff: Any, order: int) -> tuple[str, str, tuple[float, ...], int]:
-    if kind not in MASK_KINDS:
-        raise FreqlensError(f"kind must be one of {MASK_KINDS}, got {kind!r}")
-    b = _band(band)
-    cut = _cutoffs(b, cutoff, 0.5 + 1e-12, "cycles per pixel", what="0.5]")
-    return kind, b, cut, _order(order)
-
-
-def frequency_mask(
-    shape: tuple[int, int],
-    *,
-    kind: str = "gaussian",
-    band: str = "low",
-    cutoff: Any,
-    order: int = 2,
-    centred: bool = True,
-) -> np.ndarray:
-    """The radial transfer function ``H(rho)`` of :func:`frequency_filter` on a ``shape`` DFT grid.
-
-    Parameters
-    ----------
-    shape : (H, W)
-        Grid size.
-    kind : {"gaussian", "ideal", "butterworth"}
-        Shape of the transition.
-    band : {"low", "high", "band", "stop"}
-        Which frequencies are kept.
-    cutoff : float or (float, float)
-        Radial frequency in cycles per pixel, in ``(0, 0.5]``; a pair ``(low, high)`` for band/stop.
-    order : int
-        Butterworth order (>= 1; ignored by the other kinds).
-    centred : bool
-        Lay the mask out like ``fftshift`` (DC in the middle) rather than like ``fft2``'s output.
-
-    Notes
-    -----
-    With :math:`\\rho = \\sqrt{f_y^2 + f_x^2}` and the low-pass :math:`L` of cutoff :math:`f_c`:
-
-    - ideal: :math:`L = [\\rho \\le f_c]`;
-    - gaussian: :math:`L = e^{-\\rho^2 / (2 f_c^2)}` (:math:`e^{-1/2} \\approx 0.61` at the cutoff, as in
-      Gonzalez & Woods);
-    - butterworth: :math:`L = 1 / \\sqrt{1 + (\\rho / f_c)^{2n}}` (:math:`1/\\sqrt{2}`, -3 dB at the cutoff;
-      Gonzalez & Woods use :math:`1 / (1 + (\\rho/f_c)^{2n})`, 0.5 at the cutoff).
-
-    High-pass :math:`1 - L`; band-pass :math:`L_{high} (1 - L_{low})` (ideal: :math:`[f_{low} \\le \\rho \\le
-    f_{high}]`); band-stop :math:`1 -` band-pass.
-
-    Examples
-    --------
-    >>> np.round(frequency_mask((1, 8), kind="ideal", cutoff=0.2)[0], 1)  # fx = -0.5 ... 0.375
-    array([0., 0., 0., 1., 1., 1., 0., 0.])
-    """
-    if len(shape) != 2 or any(isinstance(n, bool) or int(n) != n or n < 1 for n in shape):
-        raise FreqlensError(f"shape must be two positive integers, got {shape!r}")
-    kind, b, cut, n = _mask_args(kind, band, cutoff, order)
-    rho = _radial((int(shape[0]), int(shape[1])), real=False, centred=centred)
-    return _mask_on(rho, kind, b, cut, n)
-
-
-_PAD_MODES = {"wrap": None, "symmetric": "symmetric", "reflect": "reflect", "edge": "edge", "zero": "constant"}
-
-
-def frequency_filter(
-    image: Any,
-    *,
-    kind: str = "gaussian",
-    band: str = "low",
-    cutoff: Any,
-    order: int = 2,
-    boundary: str = "wrap",
-    channel_axis: int | None = None,
-) -> Any:
-    """Filter an image in the frequency domain: ``IDFT(DFT(image) * H)`` with ``H`` from :func:`frequency_mask`.
-
-    Parameters
-    ----------
-    image : array_like or torch.Tensor, shape (H, W), or with a channel axis
-        Real image; numpy in, numpy out (float32 kept), torch in, torch out.
-    kind, band, cutoff, order
-        See :func:`frequency_mask`; cutoffs in cycles per pixel.
-    boundary : {"wrap", "symmetric", "reflect", "edge", "zero"}
-        How the image is extended before the DFT (by half its size on each side, then cropped back).
-        ``"wrap"`` (default) uses the image as it is: the DFT treats it as periodic, exactly (``abcd|abcd``).
-        The others use :func:`numpy.pad`'s modes: ``"symmetric"`` ``dcba|abcd``, ``"reflect"`` ``dcb|abcd``,
-        ``"edge"`` ``aaaa|abcd``, ``"zero"`` ``0000|abcd``; they avoid mixing the opposite borders.
-    channel_axis : int, optional
-        Axis of colour channels, filtered independently. ``None``: the image must be 2-D.
-
-    Notes
-    -----
-    .. math:: g = \\mathcal{F}^{-1}\\{ H(\\rho) \\cdot \\mathcal{F}\\{I\\} \\}
-
-    computed with :func:`scipy.fft.rfft2` / ``irfft2``. ``H`` is real and radially symmetric, so the result is
-    real and not shifted. A tone of radial frequency :math:`\\rho` (whole periods across the image) comes out
-    multiplied by exactly :math:`H(\\rho)` with ``boundary="wrap"``.
-
-    Examples
-    --------
-    >>> y, x = np.mgrid[:32, :32]
-    >>> low, high = np.cos(2 * np.pi * 2 * x / 32), np.cos(2 * np.pi * 12 * x / 32)
-    >>> out = frequency_filter(low + high, kind="ideal", band="low", cutoff=0.2)
-    >>> bool(np.allclose(out, low))
-    True
-    """
-    kind, b, cut, n = _mask_args(kind, band, cutoff, order)
-    if boundary not in _PAD_MODES:
-        raise FreqlensError(f"boundary must be one of {tuple(_PAD_MODES)}, got {boundary!r}")
-    arr, restore = _as_signal(image, "image")
-    if channel_axis is None:
-        if arr.ndim != 2:
-            raise FreqlensError(
-                f"image must be 2-D, got shape {arr.shape}; pass channel_axis= for colour images"
-            )
-        img = arr[..., None]
-    else:
-        if arr.ndim != 3 or not -3 <= channel_axis < 3:
-            raise FreqlensError(f"image with channel_axis={channel_axis} must be 3-D, got shape {arr.shape}")
-        img = np.moveaxis(arr, channel_axis, -1)
-    h, w = img.shape[:2]
-    mode = _PAD_MODES[boundary]
-    py, px = (h // 2, w // 2) if mode else (0, 0)
-    if mode:
-        img = np.pad(img, ((py, py), (px, px), (0, 0)), mode=mode)
-    shape = img.shape[:2]
-    mask = _mask_on(_radial(shape, real=True), kind, b, cut, n)
-    out = scipy.fft.irfft2(scipy.fft.rfft2(img, axes=(0, 1)) * mask[..., None], s=shape, axes=(0, 1))
-    out = out[py : py + h, px : px + w]
-    out = out[..., 0] if channel_axis is None else np.moveaxis(out, -1, channel_axis)
-    return restore(out)

@@ -7,18 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from freqlens.conv.core import _is_torch, _lift_numpy, _nonneg_int, refuse_if_too_big
-from freqlens.conv.padding import _positive_int, same_pads
+from freqlens._arrays import is_torch
+from freqlens._memory import refuse_if_too_big
+from freqlens.conv._args import nonneg_int, per_axis, positive_int
+from freqlens.conv._plan import lift_numpy
+from freqlens.conv._torch import compute_dtype
+from freqlens.conv.padding import same_pads
 
 PADDINGS = ("valid", "same-tf", "same-torch")
-
-
-def _spatial(value: Any, nd: int, name: str) -> tuple[int, ...]:
-    if isinstance(value, (list, tuple)):
-        if len(value) != nd:
-            raise ValueError(f"{name} must be an int or {nd} ints (one per spatial axis), got {value!r}")
-        return tuple(_positive_int(v, name) for v in value)
-    return (_positive_int(value, name),) * nd
 
 
 def _pads(padding: Any, lengths: tuple[int, ...], extents: tuple[int, ...],
@@ -45,11 +41,11 @@ def _pads(padding: Any, lengths: tuple[int, ...], extents: tuple[int, ...],
             if isinstance(p, (list, tuple)):
                 if len(p) != 2:
                     raise ValueError(f"padding pairs must be (before, after), got {p!r}")
-                out.append((_nonneg_int(p[0], "padding"), _nonneg_int(p[1], "padding")))
+                out.append((nonneg_int(p[0], "padding"), nonneg_int(p[1], "padding")))
             else:
-                out.append((_nonneg_int(p, "padding"), _nonneg_int(p, "padding")))
+                out.append((nonneg_int(p, "padding"), nonneg_int(p, "padding")))
         return tuple(out)
-    p = _nonneg_int(padding, "padding")
+    p = nonneg_int(padding, "padding")
     return ((p, p),) * nd
 
 
@@ -109,7 +105,7 @@ def conv_layer(x: Any, w: Any, bias: Any = None, *, stride: int | tuple[int, ...
     import torch
     import torch.nn.functional as F
 
-    as_numpy = not _is_torch(x)
+    as_numpy = not is_torch(x)
     xt = _to_tensor(x, "x", None)
     wt = _to_tensor(w, "w", xt.device)
     bt = None if bias is None else _to_tensor(bias, "bias", xt.device)
@@ -122,7 +118,7 @@ def conv_layer(x: Any, w: Any, bias: Any = None, *, stride: int | tuple[int, ...
     for name, t in (("x", xt), ("w", wt)):
         if t.numel() == 0:
             raise ValueError(f"{name} is empty (shape {tuple(t.shape)})")
-    groups = _positive_int(groups, "groups")
+    groups = positive_int(groups, "groups")
     n_batch, c_in = xt.shape[:2]
     c_out = wt.shape[0]
     if c_in % groups or c_out % groups:
@@ -133,8 +129,8 @@ def conv_layer(x: Any, w: Any, bias: Any = None, *, stride: int | tuple[int, ...
                          f"groups={groups}: w.shape[1] must be {c_in // groups}")
     if bt is not None and tuple(bt.shape) != (c_out,):
         raise ValueError(f"bias must have shape ({c_out},) (one per output channel), got {tuple(bt.shape)}")
-    strides = _spatial(stride, nd, "stride")
-    dilations = _spatial(dilation, nd, "dilation")
+    strides = per_axis(stride, nd, "stride", "spatial axis")
+    dilations = per_axis(dilation, nd, "dilation", "spatial axis")
     lengths = tuple(int(n) for n in xt.shape[2:])
     ksize = tuple(int(k) for k in wt.shape[2:])
     extents = tuple((k - 1) * d + 1 for k, d in zip(ksize, dilations))
@@ -143,7 +139,9 @@ def conv_layer(x: Any, w: Any, bias: Any = None, *, stride: int | tuple[int, ...
         if n + b + e < K:
             raise ValueError(f"kernel extent {K} along spatial axis {i} is larger than the padded input "
                              f"{n} + {b} + {e} = {n + b + e}: no window fits; pad more or use a smaller kernel")
-    dtype = torch.promote_types(torch.promote_types(_lift(xt), _lift(wt)), _lift(bt) if bt is not None else _lift(wt))
+    dtype = torch.promote_types(compute_dtype(xt), compute_dtype(wt))
+    if bt is not None:
+        dtype = torch.promote_types(dtype, compute_dtype(bt))
     # Memory, before allocating: output, padded input and the unfolded patches of one sample (torch's CPU path).
     itemsize = torch.empty((), dtype=dtype).element_size()
     outs = [(n + b + e - K) // s + 1 for n, (b, e), K, s in zip(lengths, pads, extents, strides)]
@@ -151,7 +149,7 @@ def conv_layer(x: Any, w: Any, bias: Any = None, *, stride: int | tuple[int, ...
     refuse_if_too_big({"output": n_batch * c_out * math.prod(outs) * itemsize,
                        "padded input": n_batch * c_in * padded * itemsize,
                        "unfolded patches": c_in * math.prod(ksize) * math.prod(outs) * itemsize},
-                      "conv_layer", device=xt.device)
+                      "conv_layer", device=xt.device, hint="use a smaller batch, image or kernel, or a larger stride")
     xt, wt = xt.to(dtype), wt.to(dtype)
     bt = bt.to(dtype) if bt is not None else None
     if all(b == e for b, e in pads):
@@ -167,26 +165,16 @@ def conv_layer(x: Any, w: Any, bias: Any = None, *, stride: int | tuple[int, ...
     return y.detach().cpu().numpy() if as_numpy else y
 
 
-def _lift(t: Any) -> Any:
-    import torch
-
-    if t.is_complex():
-        return t.dtype
-    if t.is_floating_point():
-        return torch.float32 if t.dtype in (torch.float16, torch.bfloat16) else t.dtype
-    return torch.float64
-
-
 def _to_tensor(a: Any, name: str, device: Any) -> Any:
     import torch
 
-    if _is_torch(a):
+    if is_torch(a):
         return a if device is None else a.to(device)
     try:
         arr = np.asarray(a)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name} must be an array of numbers: {exc}") from None
-    _lift_numpy(arr.dtype, name)
+    lift_numpy(arr.dtype, name)
     if arr.dtype.kind == "u" and arr.dtype.itemsize > 1:  # torch lacks some unsigned types: widen exactly
         arr = arr.astype(np.int64)
     t = torch.from_numpy(np.ascontiguousarray(arr))

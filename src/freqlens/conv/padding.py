@@ -28,25 +28,13 @@ Schemes
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 from typing import Literal
 
+from freqlens.conv._args import positive_int
+
 Scheme = Literal["same-tf", "same-torch", "same-scipy", "valid", "full"]
 SCHEMES: tuple[str, ...] = ("same-tf", "same-torch", "same-scipy", "valid", "full")
-
-
-def _positive_int(value: object, name: str) -> int:
-    """``value`` as a Python int >= 1, or a ValueError naming ``name``."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    try:
-        out = operator.index(value)  # accepts int and numpy integers, rejects floats and strings
-    except TypeError:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
-    if out < 1:
-        raise ValueError(f"{name} must be a positive integer (>= 1), got {out}")
-    return out
 
 
 def output_length(n: int, extent: int, stride: int, before: int, after: int) -> int:
@@ -201,10 +189,10 @@ def padding_for(n: int, k: int, stride: int = 1, dilation: int = 1, scheme: Sche
       before = total // 2 = 1, after = total - before = 1
       out = floor((n + before + after - K) / s) + 1 = floor(224 / 2) + 1 = 113
     """
-    n = _positive_int(n, "n")
-    k = _positive_int(k, "k")
-    stride = _positive_int(stride, "stride")
-    dilation = _positive_int(dilation, "dilation")
+    n = positive_int(n, "n")
+    k = positive_int(k, "k")
+    stride = positive_int(stride, "stride")
+    dilation = positive_int(dilation, "dilation")
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {', '.join(map(repr, SCHEMES))}, got {scheme!r}")
     extent = (k - 1) * dilation + 1

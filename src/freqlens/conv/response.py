@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.fft
 
-from freqlens.conv.kernels import _refuse_too_large
+from freqlens._arrays import to_numpy
+from freqlens._memory import refuse_if_too_big
 from freqlens.errors import FreqlensError
-from freqlens.spectrum.dft import _to_numpy, frequencies
+from freqlens.spectrum.dft import frequencies
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -95,7 +96,7 @@ class FrequencyResponse:
 
 
 def _as_kernel(kernel: Any) -> np.ndarray:
-    k = np.asarray(_to_numpy(kernel))
+    k = np.asarray(to_numpy(kernel))
     if k.dtype == object or not (np.issubdtype(k.dtype, np.number) or k.dtype == bool):
         raise FreqlensError(f"kernel must be a numeric array, got dtype {k.dtype}")
     if k.ndim == 0 or k.size == 0:
@@ -161,7 +162,7 @@ def frequency_response(kernel: Any, shape: Any = None) -> FrequencyResponse:
     """
     k = _as_kernel(kernel)
     grid = _grid_shape(k, shape)
-    _refuse_too_large(math.prod(grid), f"a frequency grid of shape {grid}", itemsize=16, copies=3)
+    refuse_if_too_big(48 * math.prod(grid), f"a frequency grid of shape {grid}", hint="use a smaller shape")
     padded = np.zeros(grid, dtype=k.dtype)
     padded[tuple(slice(0, n) for n in k.shape)] = k
     padded = np.roll(padded, shift=tuple(-(n // 2) for n in k.shape), axis=tuple(range(k.ndim)))

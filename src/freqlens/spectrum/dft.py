@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-_NORMS = ("backward", "ortho", "forward")
+from freqlens._arrays import to_numpy
+from freqlens.spectrum._common import NORMS
 
 
 def periodic_grid(n: int, start: float = -np.pi, period: float = 2 * np.pi) -> np.ndarray:
@@ -51,9 +52,9 @@ def dft(y, *, axis: int = -1, norm: str = "forward") -> np.ndarray:
     >>> np.round(np.abs(dft(np.sin(3 * x)))[:5], 12)
     array([0. , 0. , 0. , 0.5, 0. ])
     """
-    if norm not in _NORMS:
-        raise ValueError(f"norm must be one of {_NORMS}, got {norm!r}")
-    arr = _to_numpy(y)
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    arr = to_numpy(y)
     if arr.size == 0:
         raise ValueError("cannot take the DFT of an empty array")
     return scipy.fft.fft(arr, axis=axis, norm=norm)
@@ -71,15 +72,15 @@ def nudft(x, y, k, *, norm: str = "forward") -> np.ndarray:
     unit of ``x``. Returns shape ``(len(k),)`` or ``(len(k), c)``. Direct summation (O(n * len(k))) is exact and
     fast enough for the projection method's few hundred frequencies; ``norm`` as in :func:`dft`.
     """
-    x = np.asarray(_to_numpy(x), dtype=float).ravel()
-    y = np.asarray(_to_numpy(y))
+    x = np.asarray(to_numpy(x), dtype=float).ravel()
+    y = np.asarray(to_numpy(y))
     k = np.atleast_1d(np.asarray(k, dtype=float))
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"x and y must have the same length, got {x.shape[0]} and {y.shape[0]}")
     if x.size == 0:
         raise ValueError("cannot take the DFT of an empty array")
-    if norm not in _NORMS:
-        raise ValueError(f"norm must be one of {_NORMS}, got {norm!r}")
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     scale = {"forward": 1.0 / x.size, "backward": 1.0, "ortho": 1.0 / np.sqrt(x.size)}[norm]
     phase = np.exp(-2j * np.pi * np.outer(k, x))
     return scale * (phase @ y)
@@ -106,8 +107,3 @@ def spectrum_peaks(y, *, max_peaks: int | None = None, rel_height: float = 1e-3)
         peaks = sorted(sorted(peaks, key=lambda k: -half[k])[:max_peaks])
     return peaks
 
-
-def _to_numpy(a) -> np.ndarray:
-    if hasattr(a, "detach"):  # torch tensor, on any device
-        return a.detach().cpu().numpy()
-    return np.asarray(a)

@@ -14,7 +14,7 @@ Each function takes arrays (numpy or array-like), returns numpy arrays, and rais
 from __future__ import annotations
 
 from freqlens.conv.apps.audio import reverb, synthetic_rir
-from freqlens.conv.apps.dna import MotifHit, one_hot, pwm_log_odds, reverse_complement, scan_motif
+from freqlens.conv.apps.dna import MotifHit, one_hot, pwm_log_odds, read_pwm, reverse_complement, scan_motif
 from freqlens.conv.apps.images import Edges, blur, edges, sharpen
 from freqlens.conv.apps.matching import Match, best_matches, match_template
 from freqlens.conv.apps.radar import MatchedFilterResult, chirp_pulse, matched_filter, simulate_echoes
@@ -29,6 +29,6 @@ from freqlens.conv.apps.timeseries import (
 __all__ = [
     "Edges", "Match", "MatchedFilterResult", "MotifHit",
     "best_matches", "blur", "chirp_pulse", "edges", "exponential_smooth", "gaussian_smooth", "kde",
-    "linear_response", "match_template", "matched_filter", "moving_average", "one_hot", "pwm_log_odds",
+    "linear_response", "match_template", "matched_filter", "moving_average", "one_hot", "pwm_log_odds", "read_pwm",
     "reverb", "reverse_complement", "scan_motif", "sharpen", "simulate_echoes", "synthetic_rir",
 ]

@@ -12,9 +12,10 @@ from numbers import Real
 import numpy as np
 
 from freqlens.errors import FreqlensError
-from freqlens._memory import available_memory
+from freqlens._arrays import check_magnitude
+from freqlens._memory import refuse_if_too_big
 
-__all__ = ["as_real_array", "check_memory", "positive", "probability", "available_memory"]
+__all__ = ["as_real_array", "check_memory", "positive", "probability"]
 
 
 def as_real_array(x, name: str, *, ndim: tuple[int, ...] | None = None, allow_empty: bool = False) -> np.ndarray:
@@ -33,7 +34,11 @@ def as_real_array(x, name: str, *, ndim: tuple[int, ...] | None = None, allow_em
         raise FreqlensError(f"{name} must have {allowed} dimension(s), got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise FreqlensError(f"{name} is empty (shape {arr.shape})")
-    return arr.astype(np.float64, copy=False)
+    # Every application holds at least one float64 array of its input's size: check that before any full pass.
+    check_memory(arr.size, f"{name} as float64 ({arr.size:,} values)", copies=1)
+    out = arr.astype(np.float64, copy=False)
+    check_magnitude(out, name)
+    return out
 
 
 def positive(value, name: str, *, integer: bool = False, allow_zero: bool = False) -> float | int:
@@ -59,16 +64,10 @@ def probability(value, name: str) -> float:
     return float(value)
 
 
-
-
 def check_memory(n_values: float, what: str, *, copies: float = 4.0) -> None:
     """Refuse, before allocating, a result of ``n_values`` float64 numbers that would not fit in memory.
 
-    ``copies`` counts the temporaries the computation holds at once (FFT buffers, padding).
+    ``copies`` counts the temporaries the computation holds at once (FFT buffers, padding); the check itself is
+    :func:`freqlens._memory.refuse_if_too_big`.
     """
-    need = float(n_values) * 8.0 * copies
-    have = available_memory()
-    if need > have:
-        raise FreqlensError(
-            f"{what} would need about {need / 1e9:.1f} GB of memory, more than the {have / 1e9:.1f} GB available"
-        )
+    refuse_if_too_big(float(n_values) * 8.0 * copies, what)

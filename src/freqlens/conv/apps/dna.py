@@ -7,6 +7,7 @@ Columns are always in the order A, C, G, T. Positions are 0-based and refer to t
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from freqlens.conv.apps._common import as_real_array, check_memory, positive
 from freqlens.errors import FreqlensError
 
-__all__ = ["one_hot", "reverse_complement", "pwm_log_odds", "scan_motif", "MotifHit", "ALPHABET"]
+__all__ = ["one_hot", "reverse_complement", "pwm_log_odds", "read_pwm", "scan_motif", "MotifHit", "ALPHABET"]
 
 ALPHABET = "ACGT"
 _COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
@@ -252,3 +253,47 @@ MotifHit(position=2, strand='-', score=3.0), MotifHit(position=3, strand='-', sc
             hits.append(MotifHit(int(i), strand, float(scores[i])))
     hits.sort(key=lambda h: (h.position, h.strand != "+"))
     return hits
+
+
+def read_pwm(path) -> np.ndarray:
+    """A ``(width, 4)`` weight matrix (columns A, C, G, T) from a file: ``.npy``, a plain numeric table
+    (``width x 4`` or ``4 x width``) or JASPAR-style labelled rows (``A [ 3 0 ... ]``).
+
+    The values are returned as they are (counts, probabilities or log-odds); :func:`pwm_log_odds` turns counts
+    into log2-odds scores.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FreqlensError(f"file not found: {path}")
+    if path.suffix.lower() == ".npy":
+        try:
+            m = np.load(path, allow_pickle=False)
+        except Exception as exc:
+            raise FreqlensError(f"not a readable .npy matrix: {path} ({type(exc).__name__})") from None
+    else:
+        labelled: dict = {}
+        rows = []
+        for line in path.read_text(errors="replace").splitlines():
+            line = line.strip()
+            if not line or line.startswith(("#", ">")):
+                continue
+            tokens = line.replace("[", " ").replace("]", " ").replace(",", " ").split()
+            if tokens and tokens[0].upper() in ("A", "C", "G", "T") and len(tokens) > 1:
+                labelled[tokens[0].upper()] = tokens[1:]
+            elif all(t.upper() in ("A", "C", "G", "T") for t in tokens):
+                continue  # a header line "A C G T"
+            else:
+                rows.append(tokens)
+        try:
+            if labelled:
+                if set(labelled) != set("ACGT"):
+                    raise FreqlensError(f"{path}: labelled rows must be A, C, G and T")
+                m = np.array([[float(v) for v in labelled[b]] for b in "ACGT"])
+            else:
+                m = np.array([[float(v) for v in r] for r in rows])
+        except ValueError:
+            raise FreqlensError(f"{path} is not a numeric weight matrix (rows of 4 numbers A C G T)") from None
+    m = np.asarray(m, dtype=float) if np.asarray(m).dtype.kind in "biuf" else None
+    if m is None or m.ndim != 2 or 4 not in m.shape:
+        raise FreqlensError(f"{path}: a weight matrix needs 4 columns (A, C, G, T) or 4 rows")
+    return m if m.shape[1] == 4 else m.T

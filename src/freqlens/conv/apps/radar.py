@@ -151,8 +151,12 @@ def simulate_echoes(
     if snr_db is not None:
         if not math.isfinite(float(snr_db)):
             raise FreqlensError(f"snr_db must be a finite number, got {snr_db!r}")
+        snr = float(snr_db)
+        if snr < -600:
+            raise FreqlensError(f"snr_db must be >= -600 dB (noise 10^30 times the pulse's amplitude), got {snr_db!r}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        sigma = math.sqrt(float(np.mean(p**2)) / 10.0 ** (float(snr_db) / 10.0))
+        power_ratio = 10.0 ** (snr / 10.0) if snr < 3000 else math.inf  # beyond: noise below float64's resolution
+        sigma = math.sqrt(float(np.mean(p**2)) / power_ratio)
         r += sigma * rng.standard_normal(n)
     return r
 
@@ -287,6 +291,7 @@ def matched_filter(
     r = as_real_array(received, "received", ndim=(1,))
     p = as_real_array(pulse, "pulse", ndim=(1,))
     rate = positive(fs, "fs")
+    check_memory(r.size + p.size, f"a correlation of {r.size} samples", copies=8)  # before the NaN scan
     for name, arr in (("received", r), ("pulse", p)):
         if not np.all(np.isfinite(arr)):
             raise FreqlensError(f"{name} contains NaN or inf (the FFT correlation would spread it everywhere)")
@@ -295,7 +300,6 @@ def matched_filter(
     if not np.any(p):
         raise FreqlensError("pulse is all zeros")
     t = positive(threshold, "threshold")
-    check_memory(r.size + p.size, f"a correlation of {r.size} samples", copies=8)
 
     c = signal.correlate(r, p, mode="full", method="fft")[p.size - 1 :]
     env = _envelope(c)

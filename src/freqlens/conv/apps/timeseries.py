@@ -271,8 +271,10 @@ def kde(
     True
     """
     s = as_real_array(samples, "samples", ndim=(1,))
+    check_memory(s.size, f"a KDE of {s.size:,} samples", copies=6)  # binning temporaries; before the NaN scan
     if not np.all(np.isfinite(s)):
         raise FreqlensError("samples contain NaN or inf")
+    lo, hi = float(s.min()), float(s.max())  # within +-1e100 (as_real_array): their spread fits in float64
     w = None
     if weights is not None:
         w = as_real_array(weights, "weights", ndim=(1,))
@@ -288,7 +290,12 @@ def kde(
         if m < 2:
             raise FreqlensError(f"grid must have at least 2 points, got {grid!r}")
         check_memory(m, f"a KDE grid of {m} points")
-        x = np.linspace(s.min() - c * bw, s.max() + c * bw, m)
+        first, last = lo - c * bw, hi + c * bw
+        if not math.isfinite(last - first):
+            raise FreqlensError(f"the grid from min - cut * bandwidth to max + cut * bandwidth ({first:g} to "
+                                f"{last:g}, bandwidth {bw:g}) leaves float64's range; use a smaller bandwidth or cut, "
+                                "or rescale the samples")
+        x = np.linspace(first, last, m)
     else:
         x = as_real_array(grid, "grid", ndim=(1,))
         if x.size < 2 or not np.all(np.isfinite(x)):
