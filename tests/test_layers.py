@@ -1,12 +1,13 @@
-"""Imports point one way, and no module reaches into another's private names (conv, spectrum, helpers, CLI).
+"""Imports point one way, and no module reaches into another's private names (the whole package).
 
 The rules, read from the source with ``ast`` (every import statement, at module level and inside functions):
 
 - no ``from freqlens.x import _name`` and no ``module._name`` on an imported freqlens module, across modules;
 - a private module ``freqlens.pkg._m`` is imported only from inside ``freqlens.pkg`` (``freqlens._m`` helpers
   from anywhere);
-- layers: the helpers (``_arrays``, ``_memory``, ``errors``, ``io``, ``_version``) import only helpers;
-  ``spectrum`` imports only helpers and itself; ``conv`` only helpers, ``spectrum`` and itself;
+- layers, from the bottom: the helpers (``_arrays``, ``_memory``, ``errors``, ``io``, ``_version``) < ``spectrum``
+  < ``conv`` < ``runs`` < ``report`` < ``lab`` < ``api`` < ``cli``; a module imports only its own layer and the
+  layers below (the package root ``freqlens/__init__.py`` is the facade over all of them);
 - a CLI module loads only the standard library, typer/click, ``freqlens.errors`` and other CLI modules when it is
   imported; everything else is imported inside the command that uses it (so ``freqlens --help`` stays cheap).
 
@@ -25,14 +26,9 @@ import freqlens
 
 PACKAGE = Path(freqlens.__file__).parent
 HELPERS = {"freqlens", "freqlens._arrays", "freqlens._memory", "freqlens.errors", "freqlens.io", "freqlens._version"}
-ALLOWED = {  # layer -> the freqlens layers it may import
-    "helpers": {"helpers"},
-    "spectrum": {"helpers", "spectrum"},
-    "conv": {"helpers", "spectrum", "conv"},
-    "cli": {"helpers", "spectrum", "conv", "runs", "report", "lab", "api", "cli"},
-}
+ORDER = ["helpers", "spectrum", "conv", "runs", "report", "lab", "api", "cli"]
+ALLOWED = {layer: set(ORDER[: i + 1]) for i, layer in enumerate(ORDER)}  # a layer and everything below it
 CLI_TOP_LEVEL = {"typer", "click"}  # besides the standard library, freqlens.errors and freqlens.cli.*
-NOT_MINE = {"cli/lab.py"}  # the lab's CLI is checked by the package-wide test
 
 
 def module_name(path: Path) -> str:
@@ -48,6 +44,8 @@ def layer_of(name: str) -> str | None:
     parts = name.split(".")
     if parts[0] != "freqlens":
         return None
+    if len(parts) > 1 and parts[1] == "__main__":
+        return "cli"
     return parts[1] if len(parts) > 1 else "helpers"
 
 
@@ -68,7 +66,7 @@ def resolve(node: ast.ImportFrom, module: str, is_package: bool) -> str:
 def check_source(source: str, module: str, *, is_package: bool = False) -> list[str]:
     """Every broken rule in one module's source, as ``'module: what'`` lines."""
     tree = ast.parse(source)
-    layer = layer_of(module)
+    layer = "root" if module == "freqlens" else layer_of(module)
     problems: list[str] = []
     module_aliases: set[str] = set()  # local names bound to freqlens modules by `import freqlens.x as m`
     top_level = {id(node) for node in tree.body}
@@ -108,7 +106,16 @@ def check_source(source: str, module: str, *, is_package: bool = False) -> list[
             if target == "__future__":
                 continue
             names = [a.name for a in node.names]
-            check_target(target, names, node)
+            if target == "freqlens":  # `from freqlens import x`: a module of the package, or a name of its root
+                for name in names:
+                    where = PACKAGE / name
+                    if where.with_suffix(".py").exists() or (where / "__init__.py").exists():
+                        check_target(f"freqlens.{name}", [], node)
+                    elif layer not in ("root", "api", "cli"):
+                        problems.append(f"{module}: imports {name} from the package root (import it from "
+                                        "the module that defines it)")
+            else:
+                check_target(target, names, node)
             for a in node.names:  # `from freqlens.conv import core` binds a module
                 where = PACKAGE.parent / Path(*f"{target}.{a.name}".split("."))
                 if target.startswith("freqlens") and (where.with_suffix(".py").exists()
@@ -121,14 +128,17 @@ def check_source(source: str, module: str, *, is_package: bool = False) -> list[
     return problems
 
 
-def my_modules() -> list[Path]:
-    files = [*PACKAGE.joinpath("conv").rglob("*.py"), *PACKAGE.joinpath("spectrum").rglob("*.py"),
-             *PACKAGE.joinpath("cli").glob("*.py")]
-    files += [PACKAGE / name for name in ("io.py", "_arrays.py", "_memory.py")]
-    return sorted(p for p in files if p.relative_to(PACKAGE).as_posix() not in NOT_MINE)
+def all_modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", my_modules(), ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_every_module_has_a_layer():
+    for path in all_modules():
+        name = module_name(path)
+        assert name == "freqlens" or layer_of(name) in ORDER, name
+
+
+@pytest.mark.parametrize("path", all_modules(), ids=lambda p: p.relative_to(PACKAGE).as_posix())
 def test_imports_point_one_way_and_stay_public(path):
     problems = check_source(path.read_text(), module_name(path), is_package=path.name == "__init__.py")
     assert not problems, "\n".join(problems)
@@ -147,6 +157,11 @@ def test_imports_point_one_way_and_stay_public(path):
     ("def f():\n    from freqlens.conv import convolve", "freqlens.spectrum.image", "spectrum must not import"),
     ("from freqlens.lab import run", "freqlens.conv.core", "conv must not import freqlens.lab"),
     ("from freqlens.spectrum import dft", "freqlens.io", "helpers must not import freqlens.spectrum"),
+    ("from freqlens.lab import run", "freqlens.report.run", "report must not import freqlens.lab"),
+    ("def f():\n    from freqlens.api import run", "freqlens.lab", "lab must not import freqlens.api"),
+    ("from freqlens.report import build_report", "freqlens.runs.store", "runs must not import freqlens.report"),
+    ("from freqlens import __version__", "freqlens.runs.store", "from the package root"),
+    ("from freqlens import lab", "freqlens.runs.store", "runs must not import freqlens.lab"),
     ("import numpy as np", "freqlens.cli.images", "imports numpy at module level"),
     ("from freqlens.io import read_image", "freqlens.cli.images", "imports freqlens.io at module level"),
 ])
@@ -160,6 +175,9 @@ def test_the_checker_catches_each_kind_of_violation(source, module, expected):
     ("from freqlens.conv.apps._common import positive", "freqlens.conv.apps.dna"),
     ("from freqlens._memory import refuse_if_too_big", "freqlens.spectrum._common"),
     ("from freqlens.spectrum import radial_frequency", "freqlens.conv.masks"),
+    ("from freqlens.runs.store import RunStore", "freqlens.lab.runner"),
+    ("from freqlens import _memory", "freqlens.lab.data._common"),
+    ("def f():\n    from freqlens.report.run import load_run", "freqlens"),
     ("from __future__ import annotations\nimport sys\nimport typer\nfrom freqlens.errors import FreqlensError\n"
      "from freqlens.cli._common import load_image\ndef f():\n    import numpy as np\n    from freqlens.io import "
      "read_image", "freqlens.cli.images"),
