@@ -280,7 +280,7 @@ def test_best_patches_rank_the_full_maps_and_ignore_chunking(distinct, monkeypat
 
     one_chunk = best_patches(images, kernels, k=6, distinct_images=distinct, dtype=torch.float64)
     monkeypatch.setattr(F, "conv2d", spy)
-    per_image = (2 * 81 + 6 * 4 * 49 + 49) * 8
+    per_image = (2 * 81 + 3 * 4 * 49 + 2 * 49) * 8
     chunked = best_patches(images, kernels, k=6, distinct_images=distinct, dtype=torch.float64,
                            chunk_bytes=7 * per_image)
     assert max(batches) == 7 and sum(batches) == 2 * 60              # 7 images per chunk, two convs per chunk
@@ -331,7 +331,7 @@ def test_best_patches_bad_input(monkeypatch):
     with pytest.raises(ValueError, match="image 2"):
         best_patches(bad, kernels)
     assert best_patches(images, kernels, k=10).scores.shape == (2, 4)  # fewer candidates than k
-    monkeypatch.setattr(_memory, "available_memory", lambda: 2000)
+    monkeypatch.setattr(_memory, "available_memory", lambda: 1000)  # budget 500 bytes, one image needs 800
     with pytest.raises(ValueError, match="one image's patch scores need"):
         best_patches(images, kernels)
 
@@ -360,12 +360,17 @@ def test_monitor_follows_the_protocol_and_measures_the_weights():
     for name, values in out.items():
         assert len(values) == len(mon.axes[name][1])
     np.testing.assert_allclose(out["kernel_band_energy"], shares.mean(axis=0), atol=1e-15)
-    np.testing.assert_allclose(out["kernel_centroid"], [cen.mean(), cen.std()], atol=1e-15)
+    np.testing.assert_allclose(out["kernel_centroid"][:2], [cen.mean(), cen.std()], atol=1e-15)
     assert out["kernel_drift"][0] == 0.0
+    assert np.isnan(out["kernel_centroid"][2]) and np.isnan(out["kernel_update_band_energy"]).all()  # no update yet
     _perturb(model, 1)
     w1 = model[0].weight.detach().double().numpy()
     expected = np.linalg.norm(w1 - w.astype(np.float32)) / np.linalg.norm(w.astype(np.float32))
-    assert mon.record(10, None)["kernel_drift"][0] == pytest.approx(expected, rel=1e-6)
+    out = mon.record(10, None)
+    assert out["kernel_drift"][0] == pytest.approx(expected, rel=1e-6)
+    pooled = kernel_power(w1 - w.astype(np.float32), 16).sum(axis=0)     # the update's power, over all kernels
+    np.testing.assert_allclose(out["kernel_update_band_energy"], band_shares(pooled, 4)[0], rtol=1e-6)
+    assert out["kernel_centroid"][2] == pytest.approx(radial_centroid(pooled)[0], rel=1e-6)
     np.testing.assert_array_equal(mon.kernels[0], w.astype(np.float32))
     assert mon.kernels.shape == (2, 32, 1, 3, 3) and mon.steps == [0, 10]
 
@@ -469,29 +474,37 @@ def test_load_state_refuses_another_setting():
 def test_summaries_before_and_after_records():
     model = _cnn()
     mon = KernelMonitor(model, grid=16)
-    assert mon.summaries()["kernel_centroid"] == {"start": None, "end": None}
+    assert mon.summaries()["kernel_centroid"] == {"start": None, "end": None, "update": None}
     _train_record(mon, model, 10)
     s = mon.summaries()
     power = [kernel_power(k, 16) for k in (mon.kernels[0], mon.kernels[-1])]
     assert s["kernel_low_share"]["start"] == pytest.approx(low_share(power[0]).mean(), rel=1e-12)
     assert s["kernel_centroid"]["end"] == pytest.approx(radial_centroid(power[1]).mean(), rel=1e-12)
     assert s["kernel_drift"]["end"] > 0
+    update = mon.kernels[-1].astype(np.float64) - mon.kernels[0]
+    assert s["kernel_centroid"]["update"] == pytest.approx(radial_centroid(kernel_power(update, 16).sum(0))[0])
 
 
 def test_science_digits_first_layer_energy_moves_to_lower_frequencies(capsys):
     """small_cnn on 300 digits, Adam 1e-3, full batch, 40 steps. Observed (6 seeds, this setting): the mean radial
     centroid of the 32 first-layer kernels falls at every 5-step record, by 0.020-0.028 cycles/pixel over the 40
     steps (from ~0.37-0.39, the white-kernel value at Xavier init), and the share below 0.25 cycles/pixel rises by
-    0.04-0.07. Asserted with margins: strictly decreasing, a total fall above 0.01, a low-share rise above 0.02."""
+    0.04-0.07. What training adds, W_t - W_0, is low-pass from the first steps: its pooled centroid stays within
+    0.267-0.316 against 0.383 for white kernels. Asserted with margins: strictly decreasing, a total fall above
+    0.01, a low-share rise above 0.02, an update centroid at least 0.03 below the white value."""
     ds = load_dataset("digits", subset=300, seed=0)
+    white = radial_centroid(kernel_power(np.ones((1, 1)), 32))[0]   # one tap: a flat spectrum
+    assert white == pytest.approx(0.383, abs=1e-3)
     for seed in (0, 1):
         model = _cnn(seed)
         mon = KernelMonitor(model, grid=32, n_bands=4)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        centroids = []
+        centroids, updates = [], []
         for step in range(41):
             if step % 5 == 0:
-                centroids.append(mon.record(step, None)["kernel_centroid"][0])
+                mean, _, update = mon.record(step, None)["kernel_centroid"]
+                centroids.append(mean)
+                updates.append(update)
             if step == 40:
                 break
             opt.zero_grad()
@@ -499,12 +512,14 @@ def test_science_digits_first_layer_energy_moves_to_lower_frequencies(capsys):
             opt.step()
         s = mon.summaries()
         with capsys.disabled():
-            print(f"\n[digits seed {seed}] centroid {np.round(centroids, 4).tolist()}; low share "
+            print(f"\n[digits seed {seed}] centroid {np.round(centroids, 4).tolist()}; update centroid "
+                  f"{np.round(updates[1:], 4).tolist()}; low share "
                   f"{s['kernel_low_share']['start']:.3f} -> {s['kernel_low_share']['end']:.3f}; bands "
                   f"{np.round(mon.shares[0].mean(0), 3).tolist()} -> {np.round(mon.shares[-1].mean(0), 3).tolist()}")
         assert np.all(np.diff(centroids) < 0)
         assert centroids[0] - centroids[-1] > 0.01
         assert s["kernel_low_share"]["end"] - s["kernel_low_share"]["start"] > 0.02
+        assert np.isnan(updates[0]) and max(updates[1:]) < white - 0.03
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -521,7 +536,8 @@ def test_figures_draw_and_save(channels, tmp_path):
     assert len(fig.axes) == 4 and (tmp_path / "r.png").exists()
     steps = np.arange(0, 50, 10)
     shares = np.stack([band_shares(p0, 4)] * 5)
-    fig = fk.plot_band_energy(steps, shares, radial_bands(4)[0], centroid=np.stack([radial_centroid(p0)] * 5))
+    fig = fk.plot_band_energy(steps, shares, radial_bands(4)[0], centroid=np.stack([radial_centroid(p0)] * 5),
+                              update_centroid=np.linspace(0.3, 0.2, 5))
     assert len(fig.axes) == 2
     assert len(fk.plot_band_energy(steps, shares.mean(1), radial_bands(4)[0], kind="lines").axes) == 1
     m = best_patches(RNG.standard_normal((20, channels, 8, 8)), w1, k=3)

@@ -196,8 +196,9 @@ def _band_labels(edges: np.ndarray) -> list[str]:
     return labels + ["corners (> 0.5)"]
 
 
-def plot_band_energy(steps: Any, shares: Any, band_edges: Any, *, centroid: Any = None, kind: str = "area",
-                     title: str | None = None, path: str | Path | None = None) -> Figure:
+def plot_band_energy(steps: Any, shares: Any, band_edges: Any, *, centroid: Any = None,
+                     update_centroid: Any = None, kind: str = "area", title: str | None = None,
+                     path: str | Path | None = None) -> Figure:
     """The share of the kernels' energy in each radial band over training (and the centroid, if given).
 
     Parameters
@@ -209,6 +210,8 @@ def plot_band_energy(steps: Any, shares: Any, band_edges: Any, *, centroid: Any 
         From 0 to 0.5 cycles per pixel.
     centroid : array_like, shape (R,) or (R, n_kernels), optional
         Radial centroid; per kernel, drawn as mean ± std over the kernels in a second panel.
+    update_centroid : array_like, shape (R,), optional
+        Centroid of the update ``W_t − W_0`` (``state["update_centroid"]``), dashed in the second panel.
     kind : {"area", "lines"}
         Stacked areas (shares add up to 1) or one line per band.
     """
@@ -251,6 +254,11 @@ def plot_band_energy(steps: Any, shares: Any, band_edges: Any, *, centroid: Any 
         ax2.plot(x, mean, color="k", label="mean over kernels")
         if c.shape[1] > 1:
             ax2.fill_between(x, mean - std, mean + std, color="0.8", label="± std")
+        if update_centroid is not None:
+            u = np.asarray(update_centroid, dtype=np.float64)
+            if u.shape != x.shape:
+                raise ValueError(f"update_centroid must have one value per step ({x.size}); got {u.shape}")
+            ax2.plot(x, u, color="C3", ls="--", label="update $W_t - W_0$ (pooled)")
         ax2.set_ylabel("radial centroid (cycles / pixel)")
         ax2.set_title("energy-weighted mean radial frequency", fontsize=9)
         ax2.grid(True, alpha=0.25)

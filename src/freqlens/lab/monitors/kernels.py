@@ -117,10 +117,13 @@ class KernelMonitor:
     - the low share: energy at ``|f| < 0.25`` (half of Nyquist) over the total;
 
     and over the layer the relative drift ``||W_t − W_0||_F / ||W_0||_F`` from the first record (the shares are
-    blind to the kernels' scale; the drift says how far training moved them).
+    blind to the kernels' scale; the drift says how far training moved them), and the spectrum of what training
+    added, the update ``ΔW = W_t − W_0``: its band shares and centroid *pooled* over the kernels (``P_ΔW`` summed
+    over the kernels first, so the kernels that moved most weigh most). NaN at the first record (no update yet).
 
-    ``record(step, outputs, loss=None)`` returns ``{"kernel_band_energy": mean share per band over the kernels,
-    "kernel_centroid": [mean, std] over the kernels, "kernel_drift": [drift]}`` keyed by :attr:`axes`.
+    ``record(step, outputs, loss=None)`` returns, keyed by :attr:`axes`: ``"kernel_band_energy"`` (mean share
+    per band over the kernels), ``"kernel_update_band_energy"`` (pooled shares of ``ΔW``), ``"kernel_centroid"``
+    (``[mean, std]`` over the kernels, then the pooled centroid of ``ΔW``) and ``"kernel_drift"``.
     ``source`` is ``"train"`` to fit the runner; the outputs themselves are ignored.
     """
 
@@ -167,6 +170,8 @@ class KernelMonitor:
         self._low: list[np.ndarray] = []
         self._norm: list[np.ndarray] = []
         self._drift: list[float] = []
+        self._upd_shares: list[np.ndarray] = []
+        self._upd_centroid: list[float] = []
         self._patches: dict[int, PatchMatches] = {}
 
     # -- the layer -----------------------------------------------------------------------------------------
@@ -199,10 +204,12 @@ class KernelMonitor:
     # -- recording -----------------------------------------------------------------------------------------
     @property
     def axes(self) -> dict[str, tuple[str, list]]:
-        """Band shares by band centre (cycles per pixel; the last is the corner band), the centroid's mean and
-        std over the kernels, and the drift."""
-        return {"kernel_band_energy": ("band", [round(float(c), 6) for c in self.band_centres]),
-                "kernel_centroid": ("stat", ["mean", "std"]),
+        """Band shares (of the kernels, and of the update ``W_t − W_0``) by band centre in cycles per pixel (the
+        last is the corner band); the centroid's mean and std over the kernels and the update's; the drift."""
+        bands = [round(float(c), 6) for c in self.band_centres]
+        return {"kernel_band_energy": ("band", bands),
+                "kernel_update_band_energy": ("band", list(bands)),
+                "kernel_centroid": ("stat", ["mean", "std", "update"]),
                 "kernel_drift": ("stat", ["relative"])}
 
     def record(self, step: int, outputs: Any = None, loss: float | None = None) -> dict[str, np.ndarray]:
@@ -217,7 +224,11 @@ class KernelMonitor:
         w32 = w.astype(np.float32)
         w0 = (self._kernels[0] if self._kernels else w32).astype(np.float64)
         norm0 = float(np.linalg.norm(w0))
-        drift = float(np.linalg.norm(w32.astype(np.float64) - w0)) / norm0 if norm0 > 0 else float("nan")
+        update = w32.astype(np.float64) - w0
+        drift = float(np.linalg.norm(update)) / norm0 if norm0 > 0 else float("nan")
+        pooled = kernel_power(update, self.grid).sum(axis=0, keepdims=True)
+        upd_shares = band_shares(pooled, self.n_bands, exclude_dc=self.exclude_dc)[0]
+        upd_centroid = float(radial_centroid(pooled, exclude_dc=self.exclude_dc)[0])
         self.steps.append(step)
         self.losses.append(float("nan") if loss is None else float(loss))
         self._kernels.append(w32)
@@ -226,11 +237,14 @@ class KernelMonitor:
         self._low.append(low_share(power, exclude_dc=self.exclude_dc))
         self._norm.append(np.linalg.norm(w.reshape(w.shape[0], -1), axis=1))
         self._drift.append(drift)
+        self._upd_shares.append(upd_shares)
+        self._upd_centroid.append(upd_centroid)
         if step in self.patch_steps:
             self.find_patches()
         with np.errstate(invalid="ignore"):
             return {"kernel_band_energy": np.nanmean(shares, axis=0),
-                    "kernel_centroid": np.array([np.nanmean(centroid), np.nanstd(centroid)]),
+                    "kernel_update_band_energy": upd_shares,
+                    "kernel_centroid": np.array([np.nanmean(centroid), np.nanstd(centroid), upd_centroid]),
                     "kernel_drift": np.array([drift])}
 
     def find_patches(self, images: Any = None) -> PatchMatches:
@@ -255,7 +269,7 @@ class KernelMonitor:
         """Forget records (and patch searches) after ``last_step``."""
         keep = sum(1 for s in self.steps if s <= last_step)
         for lst in (self.steps, self.losses, self._kernels, self._shares, self._centroid, self._low, self._norm,
-                    self._drift):
+                    self._drift, self._upd_shares, self._upd_centroid):
             del lst[keep:]
         self._patches = {s: m for s, m in self._patches.items() if s <= last_step}
 
@@ -277,16 +291,16 @@ class KernelMonitor:
         return spread_kernels(self._centroid[-1], self.n_kernels_shown)
 
     def summaries(self) -> dict[str, dict[Any, float | None]]:
-        """Mean low share (energy below 0.25 cycles per pixel) and mean centroid at the first and last record,
-        and the last drift."""
+        """Mean low share (energy below 0.25 cycles per pixel) and mean centroid at the first and last record, the
+        pooled centroid of the last update ``W_t − W_0``, and the last drift (None before any record)."""
         if not self.steps:
-            return {"kernel_low_share": {"start": None, "end": None}, "kernel_centroid": {"start": None, "end": None},
-                    "kernel_drift": {"end": None}}
+            return {"kernel_low_share": {"start": None, "end": None},
+                    "kernel_centroid": {"start": None, "end": None, "update": None}, "kernel_drift": {"end": None}}
         with np.errstate(invalid="ignore"):
             low = [float(np.nanmean(self._low[i])) for i in (0, -1)]
             cen = [float(np.nanmean(self._centroid[i])) for i in (0, -1)]
         return {"kernel_low_share": {"start": low[0], "end": low[1]},
-                "kernel_centroid": {"start": cen[0], "end": cen[1]},
+                "kernel_centroid": {"start": cen[0], "end": cen[1], "update": self._upd_centroid[-1]},
                 "kernel_drift": {"end": self._drift[-1]}}
 
     # -- persistence ---------------------------------------------------------------------------------------
@@ -308,6 +322,8 @@ class KernelMonitor:
                 "kernels": self.kernels, "band_shares": self.shares,
                 "centroid": np.asarray(self._centroid).reshape(r, o), "low_share": np.asarray(self._low).reshape(r, o),
                 "norm": np.asarray(self._norm).reshape(r, o), "drift": np.asarray(self._drift, dtype=np.float64),
+                "update_shares": np.asarray(self._upd_shares, dtype=np.float64).reshape(r, self.n_bands + 1),
+                "update_centroid": np.asarray(self._upd_centroid, dtype=np.float64),
                 "band_edges": self.band_edges, "band_centres": self.band_centres,
                 "grid": np.asarray(g, dtype=np.int64), "n_bands": np.asarray(self.n_bands, dtype=np.int64),
                 "exclude_dc": np.asarray(self.exclude_dc), "power_first": first_last[0], "power_last": first_last[1],
@@ -340,6 +356,8 @@ class KernelMonitor:
         self._low = list(np.asarray(state["low_share"], dtype=np.float64))
         self._norm = list(np.asarray(state["norm"], dtype=np.float64))
         self._drift = [float(v) for v in state["drift"]]
+        self._upd_shares = list(np.asarray(state["update_shares"], dtype=np.float64))
+        self._upd_centroid = [float(v) for v in state["update_centroid"]]
         self._patches = {int(s): PatchMatches(scores=np.asarray(state["patch_scores"][i]),
                                               image=np.asarray(state["patch_image"][i]),
                                               row=np.asarray(state["patch_row"][i]),

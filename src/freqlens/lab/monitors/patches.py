@@ -91,26 +91,31 @@ def _chunk_tensor(x: Any, start: int, stop: int, device: torch.device, dtype: to
     return part
 
 
-def _cosine_conv2d(x: torch.Tensor, w: torch.Tensor, stride: tuple[int, int],
-                   dilation: tuple[int, int]) -> torch.Tensor:
-    """Cosine maps ``(B, O, H', W')``: one ``conv2d`` for the dot products, one of the squares for the norms."""
+def _maps_conv2d(x: torch.Tensor, w: torch.Tensor, stride: tuple[int, int],
+                 dilation: tuple[int, int]) -> torch.Tensor:
+    """``dot(patch, w) / |patch|`` maps ``(B, O, H', W')``: one ``conv2d`` for the dot products, one of the squares
+    with a kernel of ones for the patch norms (0 where the patch is zero)."""
     dots = F.conv2d(x, w, stride=stride, dilation=dilation)
     ones = torch.ones((1, *w.shape[1:]), dtype=x.dtype, device=x.device)
-    patch_norm = F.conv2d(x * x, ones, stride=stride, dilation=dilation).sqrt()
-    den = patch_norm * w.flatten(1).norm(dim=1).view(1, -1, 1, 1)
-    return torch.where(den > 0, dots / den.clamp_min(torch.finfo(x.dtype).tiny), 0.0).clamp_(-1.0, 1.0)
+    sq = F.conv2d(x * x, ones, stride=stride, dilation=dilation)
+    return dots.mul_(torch.where(sq > 0, sq.rsqrt(), 0.0))
 
 
-def _cosine_correlate(x: np.ndarray, w: np.ndarray, stride: tuple[int, int],
-                      dilation: tuple[int, int]) -> np.ndarray:
+def _maps_correlate(x: np.ndarray, w: np.ndarray, stride: tuple[int, int],
+                    dilation: tuple[int, int]) -> np.ndarray:
     """The same maps with :func:`freqlens.conv.correlate` (numpy engines), one kernel at a time: correlating the
     ``(B, C, H, W)`` stack with a ``(C, kh, kw)`` kernel over axes 1-3 sums over the channels."""
     opts = dict(mode="valid", axes=(1, 2, 3), stride=(1, *stride), dilation=(1, *dilation))
-    patch_norm = np.sqrt(correlate(x * x, np.ones(w.shape[1:]), **opts))
+    sq = correlate(x * x, np.ones(w.shape[1:]), **opts)
     dots = np.concatenate([correlate(x, w[o], **opts) for o in range(w.shape[0])], axis=1)
-    den = patch_norm * np.linalg.norm(w.reshape(w.shape[0], -1), axis=1)[None, :, None, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.clip(np.where(den > 0, dots / np.where(den > 0, den, 1.0), 0.0), -1.0, 1.0)
+    with np.errstate(divide="ignore"):
+        return dots * np.where(sq > 0, 1.0 / np.sqrt(np.where(sq > 0, sq, 1.0)), 0.0)
+
+
+def _inverse_norms(w: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``1 / |w_o|`` per kernel (float64), 0 for a zero kernel (whose scores are then 0)."""
+    n = np.linalg.norm(w.reshape(w.shape[0], -1), axis=1)
+    return torch.as_tensor(np.where(n > 0, 1.0 / np.where(n > 0, n, 1.0), 0.0), device=device)
 
 
 def _plan(x: Any, w: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -131,7 +136,7 @@ def _chunk_size(x: Any, n_kernels: int, positions: int, itemsize: int, method: s
     """Images per chunk so that a chunk's temporaries stay within ``chunk_bytes`` (and the available memory)."""
     pixels = int(np.prod(x.shape[1:]))
     copies = 4 if method == "correlate" else 2  # the chunk, its squares (+ engine copies for correlate)
-    per_image = (copies * pixels + 6 * n_kernels * positions + positions) * itemsize
+    per_image = (copies * pixels + 3 * n_kernels * positions + 2 * positions) * itemsize
     avail = _memory.available_memory()
     budget = min(int(chunk_bytes), avail // 2)
     if per_image > budget:
@@ -141,13 +146,15 @@ def _chunk_size(x: Any, n_kernels: int, positions: int, itemsize: int, method: s
     return max(1, budget // per_image)
 
 
-def _scores(x: Any, w: np.ndarray, start: int, stop: int, *, method: str, stride: tuple[int, int],
-            dilation: tuple[int, int], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+def _scaled_maps(x: Any, w: np.ndarray, start: int, stop: int, *, method: str, stride: tuple[int, int],
+                 dilation: tuple[int, int], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``dot(patch, w_o) / |patch|`` for the images ``start:stop``: the cosine times ``|w_o|``. The division by
+    ``|w_o|`` (positive, per kernel) is left for after the ranking, which it does not change."""
     if method == "conv2d":
         part = _chunk_tensor(x, start, stop, device, dtype)
-        return _cosine_conv2d(part, torch.as_tensor(w, dtype=dtype, device=device), stride, dilation)
+        return _maps_conv2d(part, torch.as_tensor(w, dtype=dtype, device=device), stride, dilation)
     part = _chunk_tensor(x, start, stop, torch.device("cpu"), torch.float64).numpy()
-    return torch.as_tensor(_cosine_correlate(part, w, stride, dilation), device=device)
+    return torch.as_tensor(_maps_correlate(part, w, stride, dilation), device=device)
 
 
 def _check(images: Any, kernels: Any, method: str, stride: Any, dilation: Any, chunk_bytes: Any, device: Any,
@@ -214,11 +221,12 @@ def patch_cosine(images: Any, kernels: Any, *, stride: Any = 1, dilation: Any = 
                          "use best_patches, which keeps only the best matches")
     chunk = _chunk_size(x, w.shape[0], ho * wo, itemsize, method, chunk_bytes)
     out = np.empty((x.shape[0], w.shape[0], ho, wo))
+    inv_norm = _inverse_norms(w, dev)
     for start in range(0, x.shape[0], chunk):
         stop = min(start + chunk, x.shape[0])
-        out[start:stop] = _scores(x, w, start, stop, method=method, stride=st, dilation=dl, device=dev,
-                                  dtype=dt).double().cpu().numpy()
-    return out
+        maps = _scaled_maps(x, w, start, stop, method=method, stride=st, dilation=dl, device=dev, dtype=dt)
+        out[start:stop] = maps.double().cpu().numpy()
+    return np.clip(out * inv_norm.cpu().numpy()[None, :, None, None], -1.0, 1.0)
 
 
 def best_patches(images: Any, kernels: Any, k: int = 8, *, stride: Any = 1, dilation: Any = 1,
@@ -258,12 +266,13 @@ def best_patches(images: Any, kernels: Any, k: int = 8, *, stride: Any = 1, dila
     n, n_k, positions = x.shape[0], w.shape[0], ho * wo
     k = int(min(k, n if distinct_images else n * positions))
     chunk = _chunk_size(x, n_k, positions, torch.empty((), dtype=dt).element_size(), method, chunk_bytes)
+    inv_norm = _inverse_norms(w, dev)[:, None]
     best_s = torch.empty((n_k, 0), dtype=torch.float64, device=dev)
     best_i = torch.empty((n_k, 0), dtype=torch.int64, device=dev)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
-        cos = _scores(x, w, start, stop, method=method, stride=st, dilation=dl, device=dev, dtype=dt)
-        flat = cos.reshape(stop - start, n_k, positions).double()
+        maps = _scaled_maps(x, w, start, stop, method=method, stride=st, dilation=dl, device=dev, dtype=dt)
+        flat = maps.reshape(stop - start, n_k, positions)
         if distinct_images:  # each image's best position (first in row-major order on ties)
             val, pos = flat.max(dim=2)
             cand_s = val.T
@@ -272,6 +281,7 @@ def best_patches(images: Any, kernels: Any, k: int = 8, *, stride: Any = 1, dila
             per_kernel = flat.permute(1, 0, 2).reshape(n_k, -1)
             cand_s, idx = per_kernel.topk(min(k, per_kernel.shape[1]), dim=1)
             cand_i = start * positions + idx
+        cand_s = (cand_s.double() * inv_norm).clamp_(-1.0, 1.0)
         # earlier candidates first, stable sort: ties keep the lower index
         s, i = torch.cat([best_s, cand_s], dim=1), torch.cat([best_i, cand_i], dim=1)
         order = torch.sort(s, dim=1, descending=True, stable=True).indices[:, :k]
