@@ -331,6 +331,9 @@ def test_best_patches_bad_input(monkeypatch):
     with pytest.raises(ValueError, match="image 2"):
         best_patches(bad, kernels)
     assert best_patches(images, kernels, k=10).scores.shape == (2, 4)  # fewer candidates than k
+    monkeypatch.setattr(_memory, "available_memory", lambda: 10**6)
+    with pytest.raises(ValueError, match="keeping k=100,000 patches for 2 kernels"):     # of 100 * 58 * 58
+        best_patches(torch.zeros(100, 1, 60, 60), kernels, k=10**5, distinct_images=False)
     monkeypatch.setattr(_memory, "available_memory", lambda: 1000)  # budget 500 bytes, one image needs 800
     with pytest.raises(ValueError, match="one image's patch scores need"):
         best_patches(images, kernels)
@@ -530,7 +533,8 @@ def test_figures_draw_and_save(channels, tmp_path):
     w0 = RNG.standard_normal((6, channels, 3, 3))
     w1 = w0 + 0.3 * RNG.standard_normal(w0.shape)
     fig = fk.plot_kernels(w0, w1, steps=(0, 100), path=tmp_path / "k.png")
-    assert len(fig.axes) == (3 if channels == 1 else 2) and (tmp_path / "k.png").stat().st_size > 0
+    assert len(fig.axes) == (4 if channels == 1 else 3) and (tmp_path / "k.png").stat().st_size > 0
+    assert len(fk.plot_kernels(w0, w1, show_update=False).axes) == (3 if channels == 1 else 2)
     p0, p1 = kernel_power(w0, 16), kernel_power(w1, 16)
     fig = fk.plot_kernel_responses(p0, p1, band_edges=radial_bands(4)[0], path=tmp_path / "r.png")
     assert len(fig.axes) == 4 and (tmp_path / "r.png").exists()

@@ -83,8 +83,9 @@ def _step_label(steps: Sequence[Any] | None, i: int, default: str) -> str:
 
 
 def plot_kernels(kernels_start: Any, kernels_end: Any, *, steps: Sequence[Any] | None = None, cols: int | None = None,
-                 title: str | None = None, path: str | Path | None = None) -> Figure:
-    """The kernels as images at the start and at the end of training, side by side, in the same order.
+                 show_update: bool = True, title: str | None = None, path: str | Path | None = None) -> Figure:
+    """The kernels as images at the start and at the end of training, side by side, in the same order, and
+    what training added (end − start).
 
     Parameters
     ----------
@@ -94,6 +95,9 @@ def plot_kernels(kernels_start: Any, kernels_end: Any, *, steps: Sequence[Any] |
         Steps for the panel titles.
     cols : int, optional
         Kernels per row (default ``ceil(sqrt(n))``).
+    show_update : bool
+        Add a third panel with the update ``end − start`` of each kernel (each tile scaled on its own): the
+        kernels themselves often change little to the eye while their updates are smooth.
     """
     from matplotlib.figure import Figure
 
@@ -102,11 +106,12 @@ def plot_kernels(kernels_start: Any, kernels_end: Any, *, steps: Sequence[Any] |
         raise ValueError(f"kernels_start and kernels_end must have the same shape; got {a.shape} and {b.shape}")
     cols = cols or math.ceil(math.sqrt(a.shape[0]))
     rows = math.ceil(a.shape[0] / cols)
-    fig = Figure(figsize=(2 * (1.2 + 0.42 * cols), 0.8 + 0.42 * rows + 0.3), layout="constrained")
-    axes = fig.subplots(1, 2)
-    for i, (ax, k) in enumerate(zip(axes, (a, b))):
+    panels = [a, b] + ([b - a] if show_update else [])
+    fig = Figure(figsize=(len(panels) * (1.2 + 0.42 * cols), 0.8 + 0.42 * rows + 0.3), layout="constrained")
+    axes = fig.subplots(1, len(panels))
+    for i, (ax, k) in enumerate(zip(axes, panels)):
         im = _draw_tiles(ax, [_tile(w) for w in k], cols)
-        ax.set_title(_step_label(steps, i, ("start", "end")[i]), fontsize=10)
+        ax.set_title(_step_label(steps, i, ("start", "end")[i]) if i < 2 else "update: end − start", fontsize=10)
     if a.shape[1] != 3:
         fig.colorbar(im, ax=axes, shrink=0.7, label="weight / max |weight| of the kernel")
     fig.suptitle(title or f"First-layer kernels ({a.shape[0]} x {a.shape[1]} x {a.shape[2]} x {a.shape[3]}), "

@@ -310,8 +310,10 @@ class KernelMonitor:
         o, c, kh, kw = self.kernel_shape
         r, k = len(self.steps), self.top_patches
         g = self.grid
-        first_last = (kernel_power(self._kernels[0], g).astype(np.float32),
-                      kernel_power(self._kernels[-1], g).astype(np.float32)) if r else (np.zeros((0, g, g), np.float32),) * 2
+        if r:
+            first_last = tuple(kernel_power(self._kernels[i], g).astype(np.float32) for i in (0, -1))
+        else:
+            first_last = (np.zeros((0, g, g), np.float32),) * 2
         ps = sorted(self._patches)
         pm = [self._patches[s] for s in ps]
 

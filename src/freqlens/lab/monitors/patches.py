@@ -266,6 +266,10 @@ def best_patches(images: Any, kernels: Any, k: int = 8, *, stride: Any = 1, dila
     n, n_k, positions = x.shape[0], w.shape[0], ho * wo
     k = int(min(k, n if distinct_images else n * positions))
     chunk = _chunk_size(x, n_k, positions, torch.empty((), dtype=dt).element_size(), method, chunk_bytes)
+    keep = n_k * k * (3 * (8 + 8) + 4 * int(np.prod(w.shape[1:])))  # running best (with merge copies), patches
+    if keep > _memory.available_memory() // 2:
+        raise ValueError(f"keeping k={k:,} patches for {n_k} kernels needs {_size(keep)} "
+                         f"({_size(_memory.available_memory())} available); use a smaller k")
     inv_norm = _inverse_norms(w, dev)[:, None]
     best_s = torch.empty((n_k, 0), dtype=torch.float64, device=dev)
     best_i = torch.empty((n_k, 0), dtype=torch.int64, device=dev)
