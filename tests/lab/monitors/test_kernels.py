@@ -461,6 +461,20 @@ def test_state_round_trip_truncate_and_resume_are_exact():
         np.testing.assert_array_equal(resumed[key], state[key], err_msg=key)
 
 
+def test_fewer_images_than_top_patches_round_trip():
+    model = _cnn()
+    mon = KernelMonitor(model, inputs=torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(0)),
+                        grid=16, top_patches=8, patch_steps=(0,))
+    mon.record(0, None)
+    state = mon.state_dict()
+    assert state["patches"].shape == (1, 32, 3, 1, 3, 3)           # distinct images: at most 3 matches
+    other = KernelMonitor(model, grid=16, top_patches=8)
+    other.load_state_dict(state)
+    np.testing.assert_array_equal(other.state_dict()["patch_image"], state["patch_image"])
+    with pytest.raises(ValueError, match="top_patches=2"):
+        KernelMonitor(model, grid=16, top_patches=2).load_state_dict(state)
+
+
 def test_load_state_refuses_another_setting():
     model = _cnn()
     a = KernelMonitor(model, grid=16)

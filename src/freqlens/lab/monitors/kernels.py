@@ -248,8 +248,8 @@ class KernelMonitor:
                     "kernel_drift": np.array([drift])}
 
     def find_patches(self, images: Any = None) -> PatchMatches:
-        """Search ``images`` (default: ``inputs``) for the best patches of the kernels of the last record; kept
-        (under that record's step) for :meth:`state_dict` when searching ``inputs``."""
+        """Search ``images`` (default: ``inputs``) for the best patches of the kernels of the last record (as
+        recorded, float32); kept (under that record's step) for :meth:`state_dict` when searching ``inputs``."""
         if not self.steps:
             raise ValueError("no kernels recorded yet: call record() first")
         x = self.inputs if images is None else self._check_inputs(images, self._layer())
@@ -308,14 +308,14 @@ class KernelMonitor:
         """Every record as arrays (``kernels`` float32; the power at the first and last record for drawing the
         responses; the patch searches stacked by step)."""
         o, c, kh, kw = self.kernel_shape
-        r, k = len(self.steps), self.top_patches
-        g = self.grid
+        g, r = self.grid, len(self.steps)
         if r:
             first_last = tuple(kernel_power(self._kernels[i], g).astype(np.float32) for i in (0, -1))
         else:
             first_last = (np.zeros((0, g, g), np.float32),) * 2
         ps = sorted(self._patches)
         pm = [self._patches[s] for s in ps]
+        k = pm[0].scores.shape[1] if pm else self.top_patches  # fewer than top_patches when inputs are fewer
 
         def stack(attr: str, shape: tuple, dtype: Any) -> np.ndarray:
             return np.asarray([getattr(m, attr) for m in pm], dtype=dtype).reshape(len(pm), *shape)
@@ -347,7 +347,7 @@ class KernelMonitor:
         kernels = np.asarray(state["kernels"], dtype=np.float32)
         if kernels.shape[1:] != self.kernel_shape:
             raise ValueError(f"saved kernels have shape {kernels.shape[1:]}, the layer {self.kernel_shape}")
-        if len(state["patch_steps"]) and np.shape(state["patch_scores"])[2] != self.top_patches:
+        if len(state["patch_steps"]) and np.shape(state["patch_scores"])[2] > self.top_patches:
             raise ValueError(f"saved patch searches kept {np.shape(state['patch_scores'])[2]} patches per kernel, "
                              f"this monitor keeps top_patches={self.top_patches}")
         self.steps = [int(s) for s in state["steps"]]
