@@ -2,5 +2,6 @@
 
 from freqlens.lab.monitors.base import Monitor, convergence_step
 from freqlens.lab.monitors.frequency import FrequencyMonitor
+from freqlens.lab.monitors.kernels import KernelMonitor
 
-__all__ = ["FrequencyMonitor", "Monitor", "convergence_step"]
+__all__ = ["FrequencyMonitor", "KernelMonitor", "Monitor", "convergence_step"]
