@@ -37,6 +37,8 @@ def register(app: typer.Typer) -> None:
         experiment: str = typer.Argument(..., help="An experiment name (see `freqlens experiments`)."),
         set_: List[str] = typer.Option([], "--set", "-s", help="Override a config field: key=value (repeatable)."),
         seeds: Optional[int] = typer.Option(None, "--seeds", help="Train S independently initialised models."),
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the dataset's files "
+                                                "(classification experiments; default $FREQLENS_DATA_DIR)."),
         runs_dir: Optional[Path] = RunsDir,
         quiet: bool = Quiet,
         no_report: bool = typer.Option(False, "--no-report", help="Skip writing the HTML report."),
@@ -48,6 +50,16 @@ def register(app: typer.Typer) -> None:
         overrides: dict = dict(split_set(set_))
         if seeds is not None:
             overrides["seeds"] = seeds
+        if data_dir is not None:
+            from dataclasses import fields
+
+            from freqlens.errors import ConfigError
+            from freqlens.lab.experiments import family_of
+
+            if "data_dir" not in {f.name for f in fields(family_of(experiment).config)}:
+                raise ConfigError(f"--data-dir applies to the classification experiments (fp-mnist, fp-fashion, "
+                                  f"fp-cifar10), not to {experiment}")
+            overrides["data_dir"] = str(data_dir)
         result = run(experiment, runs_dir=runs_dir, quiet=quiet, report=not no_report, **overrides)
         typer.echo(f"run {result.id} {result.status} in {result.wall_time:.1f} s of training")
         typer.echo(_summary(result))

@@ -44,6 +44,10 @@ class Problem:
         Static arrays stored once with the member (grids, targets, images), numpy only.
     info : dict
         JSON-able facts about the member (e.g. the tracked frequencies), stored in the index.
+    eval_batch : int
+        Rows per slice when the model is evaluated on a whole set (:meth:`predict`).
+    data : dict
+        Other tensors the family's monitors need (e.g. the test labels).
     """
 
     model: nn.Module
@@ -55,6 +59,8 @@ class Problem:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     loss_name: str = "mse"
+    eval_batch: int = 8192
+    data: dict[str, Any] = field(default_factory=dict)
 
     def loss_and_outputs(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Full-batch forward pass on the training set (with grad): ``(loss, outputs)``."""

@@ -47,11 +47,11 @@ class Trainer:
 
     def run(self) -> None:
         self.optimizer.run(self.problem, self.start, self.stop, self.on_step)
-        self.flush()
+        self.flush(complete=True)
 
     def on_step(self, step: int, info: StepInfo) -> None:
         if self.start < step < self.stop and step % self.checkpoint_every == 0:
-            self.flush()
+            self.flush(complete=True)
             self.checkpoint(step)
         if step % self.eval_every == 0 or step == self.stop:
             self.evaluate(step, info)
@@ -64,15 +64,23 @@ class Trainer:
         record: dict[str, dict[Any, float]] = {"loss": {self.loss_name: loss}}
         for mon in self.monitors:
             values = mon.record(step, outputs[mon.source], loss)
-            for name, arr in values.items():
-                record[name] = dict(zip(mon.axes[name][1], [float(v) for v in arr]))
+            for name, arr in values.items():  # monitors may share a metric and differ by key (train/test)
+                record.setdefault(name, {}).update(zip(mon.axes[name][1], [float(v) for v in arr]))
         self.pending.append((step, record))
         if time.perf_counter() - self.flushed > FLUSH_SECONDS:
             self.flush()
         self.progress(step, _postfix(record))
         self.last_step = step
 
-    def flush(self) -> None:
+    def flush(self, complete: bool = False) -> None:
+        """Send what was measured to the store; with ``complete``, first let monitors that defer exact work
+        (``flush()``, e.g. the filtering method) finish their pending records."""
+        if complete:
+            for mon in self.monitors:
+                if hasattr(mon, "flush"):
+                    for step, values in mon.flush():
+                        self.pending.append((step, {name: dict(zip(mon.axes[name][1], [float(v) for v in arr]))
+                                                    for name, arr in values.items()}))
         self.sink(self.pending)
         self.pending = []
         self.flushed = time.perf_counter()

@@ -43,16 +43,26 @@ def filtering_view(run, view):
     return fig
 
 
+def _first_last(a) -> tuple[int, int]:
+    return int(a["steps"][0]), int(a["steps"][-1])
+
+
 @renderer("kernel_grid")
 def kernel_grid_view(run, view):
-    from freqlens.report.figures_kernels import plot_kernel_responses, plot_kernels
+    from freqlens.report.figures_kernels import plot_kernels
 
     _, a = _arrays(run, view)
-    kernels = a["kernels"]
-    shown = a["shown"] if "shown" in a else np.arange(min(8, kernels.shape[1]))
-    fig = plot_kernels(kernels[0][shown], kernels[-1][shown], steps=(int(a["steps"][0]), int(a["steps"][-1])))
-    del plot_kernel_responses
-    return _titled(fig, run, "first-layer kernels at the start and the end of training")
+    return plot_kernels(a["kernels"][0], a["kernels"][-1], steps=_first_last(a),
+                        title=f"{run.experiment}: first-layer kernels at the start and the end, and the update")
+
+
+@renderer("kernel_responses")
+def kernel_responses_view(run, view):
+    from freqlens.report.figures_kernels import plot_kernel_responses
+
+    _, a = _arrays(run, view)
+    return plot_kernel_responses(a["power_first"], a["power_last"], steps=_first_last(a), band_edges=a["band_edges"],
+                                 title=f"{run.experiment}: the kernels' frequency responses (log magnitude)")
 
 
 @renderer("kernel_bands")
@@ -60,20 +70,24 @@ def kernel_bands_view(run, view):
     from freqlens.report.figures_kernels import plot_band_energy
 
     _, a = _arrays(run, view)
-    fig = plot_band_energy(a["steps"], a["band_centres"], a["shares"], centroid=a.get("centroid"))
-    return _titled(fig, run, "energy of the first-layer kernels by radial frequency band")
+    return plot_band_energy(a["steps"], a["band_shares"], a["band_edges"], centroid=a["centroid"],
+                            update_centroid=a["update_centroid"],
+                            title=f"{run.experiment}: the kernels' energy by radial frequency band ({run.unit}s)")
 
 
 @renderer("kernel_patches")
 def kernel_patches_view(run, view):
+    from matplotlib.figure import Figure
+
     from freqlens.report.figures_kernels import plot_top_patches
 
     _, a = _arrays(run, view)
-    if "patches" not in a or a["patches"].size == 0:
-        from matplotlib.figure import Figure
-
+    if a["patches"].shape[0] == 0:
         fig = Figure(figsize=(6, 1.5))
         fig.text(0.5, 0.5, "no patch search was recorded for this run", ha="center")
         return fig
-    fig = plot_top_patches(a["kernels"][-1][a["shown"]], a["patches"][-1], a["patch_scores"][-1])
-    return _titled(fig, run, "training patches that match the kernels best (cosine similarity)")
+    at = int(a["patch_steps"][-1])
+    i = int(np.searchsorted(a["steps"], at))
+    return plot_top_patches(a["kernels"][i], a["patches"][-1], a["patch_scores"][-1], kernel_ids=list(a["shown"]),
+                            image_ids=a["patch_image"][-1], centroids=a["centroid"][i],
+                            title=f"{run.experiment}: training patches that match the kernels best ({run.unit} {at})")

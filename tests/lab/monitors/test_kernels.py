@@ -18,7 +18,7 @@ from freqlens.errors import ConfigError
 from freqlens.lab.data.datasets import load_dataset
 from freqlens.lab.models.classifiers import classifier_mlp, small_cnn, vgg16
 from freqlens.lab.monitors import Monitor
-from freqlens.lab.monitors import figures_kernels as fk
+from freqlens.report import figures_kernels as fk
 from freqlens.lab.monitors.kernel_spectra import (band_index, band_shares, kernel_power, low_share, radial_bands,
                                                   radial_centroid)
 from freqlens.lab.monitors.kernels import KernelMonitor, first_conv, spread_kernels

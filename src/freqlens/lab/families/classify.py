@@ -129,8 +129,6 @@ class ClassifyConfig(TrainConfig):
         if not 0 < self.threshold < 10:
             raise ConfigError(f"threshold must be in (0, 10), got {self.threshold}")
         int_range("hold", self.hold, 1, MAX_STEPS)
-        if self.model == "mlp" and "kernels" in self.monitors and self.monitors != MONITORS_DEFAULT:
-            raise ConfigError("the kernels monitor needs a convolutional model (model=cnn or vgg16)")
         if self.model == "cnn" and min(SHAPES[self.dataset][0][1:]) < 6:
             raise ConfigError(f"model=cnn needs images of at least 6×6 pixels; {self.dataset} has "
                               f"{SHAPES[self.dataset][0][1]}×{SHAPES[self.dataset][0][2]}")
@@ -139,9 +137,6 @@ class ClassifyConfig(TrainConfig):
     def active_monitors(self) -> list[str]:
         """The monitors that apply (the kernels monitor only to convolutional models)."""
         return [m for m in self.monitors if m != "kernels" or self.model != "mlp"]
-
-
-MONITORS_DEFAULT = ClassifyConfig().monitors
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -200,10 +195,8 @@ class ClassifyFamily(Family):
                     "test": problem.predict(x_test, batch=problem.eval_batch)}
 
         problem = Problem(model=model, x=train.x, y=train.y, loss=loss, batch_size=cfg.batch_size,
-                          evaluate=evaluate, loss_name=cfg.loss,
-                          info={"dataset": train.info(), "test": test.info()})
-        problem.eval_batch = 8192 if cfg.model == "mlp" else 512
-        problem.test_labels = test.y
+                          evaluate=evaluate, loss_name=cfg.loss, eval_batch=8192 if cfg.model == "mlp" else 512,
+                          info={"dataset": train.info(), "test": test.info()}, data={"test_labels": test.y})
         return problem
 
     def monitors(self, cfg: ClassifyConfig, problem: Problem) -> list:
@@ -212,7 +205,7 @@ class ClassifyFamily(Family):
         active = cfg.active_monitors()
         mons: list = []
         if "accuracy" in active:
-            mons += [AccuracyMonitor(problem.y, split="train"), AccuracyMonitor(problem.test_labels, split="test")]
+            mons += [AccuracyMonitor(problem.y, split="train"), AccuracyMonitor(problem.data["test_labels"], split="test")]
         flat = problem.x.reshape(problem.x.shape[0], -1)
         n_classes = int(problem.y.max()) + 1
         if "projection" in active:
@@ -231,7 +224,7 @@ class ClassifyFamily(Family):
         if "kernels" in active:
             from freqlens.lab.monitors.kernels import KernelMonitor
 
-            mons.append(KernelMonitor(problem.model, inputs=problem.x))
+            mons.append(KernelMonitor(problem.model, inputs=problem.x, patch_steps=[cfg.steps]))
         return mons
 
     def check(self, cfg: ClassifyConfig) -> None:
@@ -250,7 +243,8 @@ class ClassifyFamily(Family):
         if "filtering" in active:
             axes.update(e_low="delta", e_high="delta", e_low_preview="delta", e_high_preview="delta")
         if "kernels" in active:
-            axes.update(kernel_band_energy="band", kernel_centroid="", kernel_update_band_energy="band")
+            axes.update(kernel_band_energy="band", kernel_update_band_energy="band", kernel_centroid="stat",
+                        kernel_drift="stat")
         return axes
 
     def views(self, cfg: ClassifyConfig) -> list[dict]:
@@ -276,7 +270,9 @@ class ClassifyFamily(Family):
                           "title": "Filtering method: e_low and e_high against the epoch, one panel per δ"})
         if "kernels" in active:
             views += [{"kind": "kernel_grid", "name": "kernels", "file": "kernels.npz",
-                       "title": "First-layer kernels at the start and the end of training, and their spectra"},
+                       "title": "First-layer kernels at the start and the end of training, and what training added"},
+                      {"kind": "kernel_responses", "name": "kernel_responses", "file": "kernels.npz",
+                       "title": "The first-layer kernels' frequency responses at the start and the end"},
                       {"kind": "kernel_bands", "name": "kernel_bands", "file": "kernels.npz",
                        "title": "Share of the first-layer kernels' energy by radial frequency band over training"},
                       {"kind": "kernel_patches", "name": "kernel_patches", "file": "kernels.npz",
