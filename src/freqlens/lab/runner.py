@@ -124,6 +124,7 @@ def resume_run(run: str, *, runs_dir=None, quiet: bool = False, force: bool = Fa
         family = family_of(row["config"])
         cfg = family.config.from_dict(row["config"])
         resolve_device(cfg.device)
+        family.check(cfg)
         # a checkpoint that cannot continue the run exactly is refused before the run is touched
         finished = {r["member"] for r in store.members(run_id) if r["status"] == "finished"}
         checkpoints = {m.index: _load_member_checkpoint(folder / f"member-{m.index:02d}", m)

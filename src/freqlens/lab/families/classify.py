@@ -143,7 +143,8 @@ class ClassifyConfig(TrainConfig):
 @functools.lru_cache(maxsize=2)
 def _splits(dataset: str, data_dir: str, subset: int, test_subset: int, seed: int, stratify: bool,
             normalize: str, flatten: bool, dtype: torch.dtype, device: str):
-    """The two splits of a run, read once per process (every member trains on the same data)."""
+    """The two splits of a run, read once (its members train on the same data; :meth:`ClassifyFamily.check`
+    clears the cache when a run starts or resumes)."""
     from freqlens.lab.data.datasets import load_splits
 
     return load_splits(dataset, data_dir=data_dir or None, subset=subset or None, test_subset=test_subset or None,
@@ -231,6 +232,7 @@ class ClassifyFamily(Family):
         from freqlens.lab.runner import resolve_device
 
         dtype = torch.float64 if cfg.dtype == "float64" else torch.float32
+        _splits.cache_clear()  # a new run reads its files afresh (they may have changed); its members share them
         load_data(cfg, resolve_device(cfg.device), dtype)  # missing or corrupt files fail before a run exists
 
     def metric_axes(self, cfg: ClassifyConfig) -> dict[str, str]:

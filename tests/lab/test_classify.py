@@ -1,0 +1,113 @@
+"""The classification family on the seam: configs, data errors, exact resume of minibatch training, the report."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+import freqlens
+import freqlens.lab as lab
+from freqlens.errors import ConfigError, DataError
+from freqlens.lab.experiments import resolve_config
+
+from ..runs.conftest import cli, one_line
+
+FAST = dict(steps=4, subset=300, test_subset=100, quiet=True)
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"dataset": "imagenet"}, "dataset must be one of digits, mnist, fashion-mnist, cifar10"),
+    ({"model": "resnet"}, "model must be one of mlp, cnn, vgg16"),
+    ({"deltas": [2, -1]}, "deltas must be finite numbers > 0"),
+    ({"deltas": [2, 2]}, "deltas must be distinct"),
+    ({"monitors": ["projection", "psd"]}, "monitors must be one of"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+    ({"subset": 3}, "subset must be 0 (all) or at least 10"),
+    ({"model": "cnn", "dataset": "digits", "steps": 2.5}, "steps expects an integer"),
+])
+def test_bad_classification_configs_name_the_problem(overrides, match):
+    with pytest.raises(ConfigError, match=match.replace("(", r"\(").replace(")", r"\)")):
+        resolve_config("fp-digits", overrides)
+
+
+def test_datasets_that_need_files_say_which_option_to_set(tmp_path, monkeypatch):
+    monkeypatch.delenv("FREQLENS_DATA_DIR", raising=False)
+    runs = tmp_path / "runs"
+    line = one_line(cli("run", "fp-mnist", "--runs-dir", runs, "-q"))
+    assert "--data-dir" in line or "FREQLENS_DATA_DIR" in line
+    empty = tmp_path / "data"
+    empty.mkdir()
+    line = one_line(cli("run", "fp-mnist", "--data-dir", empty, "--runs-dir", runs, "-q"))
+    assert "train-images-idx3-ubyte" in line  # the files it looked for
+    line = one_line(cli("run", "fp1d", "--data-dir", empty, "--runs-dir", runs, "-q"))
+    assert "--data-dir applies to the classification experiments" in line
+    assert not runs.exists()
+
+
+def _idx(path, arr, magic):
+    with gzip.open(path, "wb") as fh:
+        fh.write(struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in arr.shape) + arr.tobytes())
+
+
+def test_a_small_mnist_written_here_trains_end_to_end(tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for split, n in (("train", 200), ("t10k", 50)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = np.zeros((n, 28, 28), np.uint8)
+        for i, c in enumerate(labels):  # a class-dependent bar: learnable
+            images[i, 2 + 2 * c: 5 + 2 * c, 4:24] = 200
+        _idx(data / f"{split}-images-idx3-ubyte.gz", images, 0x803)
+        _idx(data / f"{split}-labels-idx1-ubyte.gz", labels, 0x801)
+    run = lab.run("fp-mnist", runs_dir=tmp_path / "runs", data_dir=str(data), steps=6, batch_size=20, deltas=[],
+                  monitors=["accuracy"], quiet=True)
+    acc = run.wide("accuracy")
+    assert run.unit == "epoch" and list(acc.index) == list(range(7))
+    assert acc["train"].iloc[-1] > 0.9 and acc["train"].iloc[0] < 0.5
+    truncated = data / "t10k-labels-idx1-ubyte.gz"
+    with gzip.open(truncated, "rb") as fh:
+        raw = fh.read()
+    with gzip.open(truncated, "wb") as fh:
+        fh.write(raw[:-10])
+    with pytest.raises(DataError, match="t10k-labels"):
+        lab.run("fp-mnist", runs_dir=tmp_path / "runs2", data_dir=str(data), steps=1, monitors=["accuracy"])
+    assert not (tmp_path / "runs2").exists()
+
+
+def test_minibatch_training_resumes_exactly(tmp_path, monkeypatch):
+    """Interrupted after epoch 3 of 6 (checkpoints every 2 epochs), resumed: the same weights and numbers as an
+    uninterrupted run - the batch sampler's state is saved with the checkpoint."""
+    from freqlens.lab.monitors import accuracy
+
+    settings = dict(steps=6, checkpoint_every=2, monitors=["accuracy"], subset=300, test_subset=100, quiet=True,
+                    report=False)
+    ref = lab.run("fp-digits", runs_dir=tmp_path / "ref", **settings)
+    original = accuracy.AccuracyMonitor.record
+
+    def crash_at_3(self, step, outputs, loss=None):
+        if step == 3:
+            raise KeyboardInterrupt
+        return original(self, step, outputs, loss)
+
+    monkeypatch.setattr(accuracy.AccuracyMonitor, "record", crash_at_3)
+    with pytest.raises(KeyboardInterrupt):
+        lab.run("fp-digits", runs_dir=tmp_path / "cut", **settings)
+    monkeypatch.undo()
+    (rid,) = [p.name for p in (tmp_path / "cut").iterdir() if p.is_dir()]
+    assert freqlens.load_run(rid, runs_dir=tmp_path / "cut").status == "interrupted"
+    resumed = lab.resume(rid, runs_dir=tmp_path / "cut", report=False)
+    assert resumed.wide("accuracy").equals(ref.wide("accuracy")) and resumed.loss.equals(ref.loss)
+    w_ref = torch.load(ref.path / "member-00" / "final.pt", weights_only=True)
+    w_res = torch.load(resumed.path / "member-00" / "final.pt", weights_only=True)
+    assert all(torch.equal(w_ref[k], w_res[k]) for k in w_ref)
+
+
+def test_seeds_change_the_model_not_the_data(tmp_path):
+    run = lab.run("fp-digits", runs_dir=tmp_path / "runs", seeds=2, monitors=["accuracy"], report=False, **FAST)
+    info = run.members["info"]
+    assert info[0]["dataset"] == info[1]["dataset"]  # the same subset for every seed
+    acc = run.wide("accuracy", per_seed=True)
+    assert not acc.xs(0, level="seed", axis=1).equals(acc.xs(1, level="seed", axis=1))
