@@ -21,10 +21,10 @@ import time
 import numpy as np
 import torch
 
-from freqlens.lab.config import Config
+from freqlens.lab import Config
+from freqlens.lab.families.fp1d import grids, target_values
 from freqlens.lab.models import mlp
 from freqlens.lab.monitors.frequency import FrequencyMonitor
-from freqlens.lab.targets import grids, target_values
 from freqlens.lab.train import fit, make_optimizer
 
 
