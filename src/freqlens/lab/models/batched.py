@@ -87,7 +87,8 @@ class BatchedMLP(nn.Module):
                 raise ValueError(f"layer {i}: weights must be (S, out, in) and biases (S, out) for S={members}, got "
                                  f"{tuple(w.shape)} and {tuple(b.shape)}")
             if i and w.shape[2] != weights[i - 1].shape[1]:
-                raise ValueError(f"layer {i} takes {w.shape[2]} inputs but layer {i - 1} gives {weights[i - 1].shape[1]}")
+                raise ValueError(f"layer {i} takes {w.shape[2]} inputs but layer {i - 1} gives "
+                                 f"{weights[i - 1].shape[1]}")
         self.weights = nn.ParameterList([nn.Parameter(w.detach().clone()) for w in weights])
         self.biases = nn.ParameterList([nn.Parameter(b.detach().clone()) for b in biases])
         self.activation = activation

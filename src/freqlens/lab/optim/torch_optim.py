@@ -43,6 +43,7 @@ class TorchOptimizer:
 
     name = "torch"
     exact_resume = True
+    resume_note = ""
 
     def __init__(self, optimizer: torch.optim.Optimizer, *, batch_size: int = 0, seed: int = 0):
         self.optimizer = optimizer
