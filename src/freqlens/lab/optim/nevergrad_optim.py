@@ -62,7 +62,8 @@ class NevergradOptimizer(EvaluationOptimizer):
     ``StepInfo.iterations`` counts completed generations (``evaluations // popsize``).
 
     What each step shows is the best point so far (:class:`~freqlens.lab.optim.flat.EvaluationOptimizer`): with
-    one evaluation per candidate and no noise that is nevergrad's own recommendation, the best candidate told.
+    one evaluation per candidate and no noise that is nevergrad's own recommendation, the best candidate told (for
+    CMA-ES up to the round-off of its standardised space, ~1e-16; once a candidate has beaten the initial point).
 
     **Exact resume.** nevergrad optimizers pickle (their random state included). :meth:`state_dict` stores the
     pickle as a uint8 tensor with an HMAC-SHA256 tag made with this user's key (:mod:`freqlens.runs.signing`);
