@@ -29,7 +29,7 @@ def test_parse_set_types():
     ({"threshold": 0.0}, "threshold"),
     ({"threshold": 1.0}, "threshold"),
     ({"activation": "swish"}, "activation must be one of"),
-    ({"optimizer": "lbfgs"}, "optimizer must be one of"),
+    ({"optimizer": "adamw"}, "optimizer must be one of"),
     ({"freqs": [1, 60], "amps": [1, 1]}, "freqs must be integers"),
     ({"amps": [1.0]}, "amps must have one value"),
     ({"steps": 2.5}, "steps expects an integer"),

@@ -17,7 +17,8 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from freqlens.errors import ConfigError
 
-OPTIMIZERS = ("adam", "sgd")
+# the names freqlens.lab.optim.make_optimizer knows (freqlens.lab.optim.OPTIMIZERS; a test keeps them equal)
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "lbfgs", "cg", "bfgs", "powell", "pso", "cmaes")
 DTYPES = ("float32", "float64")
 MAX_STEPS = 10**9  # a billion optimizer units: decades of training on any machine
 MAX_SEEDS = 10_000
@@ -46,6 +47,8 @@ class TrainConfig:
     lr: float = 2e-4
     momentum: float = 0.9  # SGD only
     nesterov: bool = False  # SGD only: Nesterov momentum
+    search_sigma: float = 0.1  # pso, cmaes only: scale of the search around the initial parameters
+    popsize: int = 0  # pso, cmaes only: swarm / population size; 0 = the library's default
     steps: int = 3000  # in the optimizer's unit (the family says which: steps, epochs, evaluations)
     seed: int = 0
     seeds: int = 1  # independently initialised models (seed, seed+1, ...)
@@ -99,6 +102,10 @@ class TrainConfig:
         positive_float("lr", self.lr)
         if not 0.0 <= self.momentum < 1.0:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
+        positive_float("search_sigma", self.search_sigma)
+        if self.popsize == 1 or not 0 <= self.popsize <= 100_000:
+            raise ConfigError(f"popsize must be 0 (the optimizer's default) or an integer in [2, 100000], "
+                              f"got {self.popsize}")
         int_range("steps", self.steps, 1, MAX_STEPS)
         int_range("seeds", self.seeds, 1, MAX_SEEDS)
         int_range("seed", self.seed, 0, MAX_SEED - self.seeds + 1)

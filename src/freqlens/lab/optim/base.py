@@ -44,7 +44,8 @@ class Optimizer(Protocol):
     ``stop`` inclusive, with ``problem.model`` holding the parameters reached after ``s`` units (step 0 is the
     initialisation), and returns after the call for ``stop``. ``on_step`` may raise to end the run early (the
     exception propagates). ``state_dict()`` holds tensors and plain containers only (it is saved with
-    ``torch.save`` and loaded with ``weights_only=True``).
+    ``torch.save`` and loaded with ``weights_only=True``). An optimizer whose ``exact_resume`` is False says in
+    its ``resume_note`` attribute (one line, for the run's record) what a resumed run does instead.
     """
 
     name: str
