@@ -122,8 +122,22 @@ class Family:
         return []
 
     def metric_axes(self, cfg) -> dict[str, str]:
-        """``{metric: axis name}`` of every metric a member records, ``loss`` included (its axis is ``""``)."""
-        return {"loss": ""}
+        """``{metric: axis name}`` of every metric a member records, ``loss`` and ``count`` included."""
+        return {"loss": "", "count": "counter"}
+
+    def unit_of(self, cfg) -> str:
+        """What one step of a run of ``cfg`` counts: the family's unit for torch's first-order optimizers,
+        else the optimizer's (iterations for L-BFGS, objective evaluations for scipy and nevergrad)."""
+        from freqlens.lab.optim import SPECS
+
+        spec = SPECS.get(cfg.optimizer)
+        if spec is None or spec.library == "torch" and spec.name != "lbfgs":
+            return self.unit
+        return spec.unit
+
+    def n_params(self, cfg) -> int | None:
+        """Parameters of one member's model, known from the config (for up-front size checks), or None."""
+        return None
 
     def check(self, cfg) -> None:
         """Extra up-front checks that need more than the config's own validation (e.g. building the monitors

@@ -86,6 +86,11 @@ def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, sweep_id: 
     family.check(cfg)
     for _, vcfg in cfg.variants():
         check_memory(vcfg)
+        n_params = family.n_params(vcfg)
+        if n_params is not None:  # a derivative-free method on too large a network is refused up front
+            from freqlens.lab.optim import check_size
+
+            check_size(vcfg.optimizer, n_params, popsize=int(getattr(vcfg, "popsize", 0)))
     members = members_of(cfg)
     store = RunStore(runs_dir)
     run_id, folder = store.new_run_folder(experiment)
@@ -95,7 +100,7 @@ def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, sweep_id: 
             files.write_json(folder / "config.json", cfg.to_dict())
             store.insert_run(run_id, experiment=experiment, family=family.name, config=cfg.to_dict(),
                              members=[{"label": m.label, "seed": m.seed, "overrides": m.overrides} for m in members],
-                             unit=family.unit, axes=family.metric_axes(cfg), views=run_views(cfg),
+                             unit=family.unit_of(cfg), axes=family.metric_axes(cfg), views=run_views(cfg),
                              sweep_id=sweep_id)
         except BaseException:
             lock.release()
@@ -167,7 +172,8 @@ def _execute(store: RunStore, run_id: str, cfg: TrainConfig, family: Family, *, 
     todo = [m for m in members if rows[m.index]["status"] != "finished"]
     checkpoints = dict(checkpoints or {})
     done = sum(int(rows[m.index]["step"]) for m in members if rows[m.index]["status"] == "finished")
-    bar = tqdm(total=cfg.steps * len(members), initial=done, disable=quiet, unit=family.unit, dynamic_ncols=True,
+    bar = tqdm(total=sum(m.cfg.steps for m in members), initial=done, disable=quiet, unit=family.unit_of(cfg),
+               dynamic_ncols=True,
                desc=cfg.experiment, leave=True, delay=0.5)
     t0 = time.perf_counter()
     try:
@@ -213,10 +219,14 @@ class MemberRun:
         device = resolve_device(cfg.device)
         dtype = torch.float64 if cfg.dtype == "float64" else torch.float32
         problem = self.family.build(cfg, m.seed, device, dtype)
+        problem.info["unit"] = self.family.unit_of(cfg)
         monitors = self.family.monitors(cfg, problem)
         optimizer = make_optimizer(cfg, problem, m.seed)
         self.problem, self.monitors, self.optimizer = problem, monitors, optimizer
 
+        previous = next((r["info"] for r in self.store.members(self.run_id) if r["member"] == m.index), {})
+        if previous.get("resumed"):  # notes of earlier resumes stay in the record
+            problem.info["resumed"] = list(previous["resumed"])
         start, self.wall_before = self._restore(self.loaded)
         self.loaded = None
         # the index gets exactly what the checkpoint holds (whatever it had, or lost, past or before it)
@@ -264,6 +274,9 @@ class MemberRun:
             if "param_groups" in opt_state:  # freqlens 0.1 saved the torch optimizer's state bare
                 opt_state = {"optimizer": opt_state}
             self.optimizer.load_state_dict(opt_state)
+            if not getattr(self.optimizer, "exact_resume", True):  # said in the run's record
+                notes = self.problem.info.setdefault("resumed", [])
+                notes.append(f"step {start}: {getattr(self.optimizer, 'resume_note', 'warm restart')}")
         except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise StoreError(f"checkpoint {path} does not fit run {self.run_id} "
                              f"({str(exc).splitlines()[0][:120]})") from None

@@ -61,7 +61,9 @@ class Trainer:
         if not math.isfinite(loss):
             raise DivergedError(f"training diverged at step {step} (loss = {loss}); lower lr")
         outputs = self.problem.outputs_for(info.outputs)
-        record: dict[str, dict[Any, float]] = {"loss": {self.loss_name: loss}}
+        record: dict[str, dict[Any, float]] = {"loss": {self.loss_name: loss},
+                                               "count": {"evaluations": float(info.evaluations),
+                                                         "iterations": float(info.iterations)}}
         for mon in self.monitors:
             values = mon.record(step, outputs[mon.source], loss)
             for name, arr in values.items():  # monitors may share a metric and differ by key (train/test)
@@ -95,7 +97,7 @@ class Trainer:
 def _postfix(record: dict[str, dict[Any, float]]) -> str:
     parts = [f"loss={next(iter(record['loss'].values())):.2e}"]
     for name, kv in record.items():
-        if name == "loss" or not kv:
+        if name in ("loss", "count") or not kv:
             continue
         keys = list(kv)
         shown = [keys[0]] if len(keys) == 1 else [keys[0], keys[-1]]

@@ -39,6 +39,13 @@ def draw(run, view: dict):
     return RENDERERS[view["kind"]](run, view)
 
 
+def colors(n: int) -> list:
+    """``n`` distinguishable line colours: the tab10 cycle up to ten, a viridis ramp beyond."""
+    if n <= 10:
+        return [plt.get_cmap("tab10")(i) for i in range(n)]
+    return [plt.get_cmap("viridis")(i / max(n - 1, 1)) for i in range(n)]
+
+
 def _threshold(run, view) -> float | None:
     t = view.get("threshold")
     return run.config.get(t) if isinstance(t, str) else t
@@ -65,18 +72,18 @@ def curves_figure(run, view):
             ax.legend(fontsize=7, ncol=2)
     else:
         df = run.wide(view["metric"])
-        cmap = plt.get_cmap("viridis")
         cols = list(df.columns)
         axis = view.get("axis", "key")
         if run.is_sweep:
             skip = set(view.get("skip_in_sweep", []))
             cols = [c for c in cols if c[1] not in skip or all(k in skip for lab, k in cols if lab == c[0])]
+        palette = colors(len(cols))
         for i, col in enumerate(cols):
             label = f"{axis}={col}" if not run.is_sweep else (
                 f"sweep {col[0]}" if col[0].startswith(f"{axis}=") else f"{col[0]} ({axis}={col[1]})")
             values = df[col].to_numpy(dtype=float)
             ax.plot(df.index, np.maximum(values, 1e-6) if view.get("log") else values, lw=1.3,
-                    color=cmap(i / max(len(cols) - 1, 1)), label=label)
+                    color=palette[i], label=label)
         thr = _threshold(run, view)
         if thr is not None:
             ax.axhline(thr, color="k", ls=":", lw=1, label=f"threshold {thr}")
@@ -301,5 +308,85 @@ def spectrum_snapshots_figure(run, view):
     axes[0][0].set_ylabel("|DFT|")
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"{run.experiment}: spectrum of the output vs the target (tracked k shaded)")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Variants side by side
+# ---------------------------------------------------------------------------------------------------------------
+@renderer("variant_heatmaps")
+def variant_heatmaps_figure(run, view):
+    """One heat map per variant (e.g. per optimizer), each on its own step axis, the same colour scale."""
+    df = run.wide(view["metric"])
+    labels = run.labels
+    clip = tuple(view.get("clip", (0.1, 1.0)))
+    marks = _summary_medians(run, view["marks"]) if view.get("marks") else {}
+    axis = view.get("axis", "key")
+    ncols = min(len(labels), 4)
+    nrows = int(np.ceil(len(labels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols + 1.2, 1.4 + 2.2 * nrows), squeeze=False,
+                             layout="constrained")
+    mesh = None
+    for i, ax in enumerate(axes.ravel()):
+        if i >= len(labels):
+            ax.set_visible(False)
+            continue
+        lab = labels[i]
+        sub = df[lab].dropna(how="all")
+        keys = list(sub.columns)
+        steps = sub.index.to_numpy(dtype=float)
+        dstep = steps[1] - steps[0] if len(steps) > 1 else 1.0
+        edges = np.append(steps - dstep / 2, steps[-1] + dstep / 2)
+        mesh = ax.pcolormesh(edges, np.arange(len(keys) + 1), np.clip(sub.to_numpy().T, *clip), cmap="viridis",
+                             norm=Normalize(*clip), shading="flat")
+        for j, k in enumerate(keys):
+            s = marks.get(lab, {}).get(k)
+            if s is not None:
+                ax.plot([s], [j + 0.5], marker="v", color="white", mec="black", ms=7)
+        ax.set_yticks(np.arange(len(keys)) + 0.5, [f"{axis}={k}" for k in keys], fontsize=8)
+        ax.set_title(lab, fontsize=10)
+        ax.set_xlabel(_variant_unit(run, lab), fontsize=8)
+        ax.tick_params(labelsize=7)
+    if mesh is not None:
+        fig.colorbar(mesh, ax=axes.ravel().tolist(), label=view.get("colorbar", view.get("label", view["metric"])),
+                     shrink=0.9)
+    fig.suptitle(f"{run.experiment}: {view['title']}\n(colour clipped to [{clip[0]:g}, {clip[1]:g}]; ▼ = converged)",
+                 fontsize=9)
+    return fig
+
+
+def _variant_unit(run, label: str) -> str:
+    """The step unit of one variant (its members record it), else the run's."""
+    info = run.members[run.members["label"] == label]["info"]
+    return next((i["unit"] for i in info if i.get("unit")), run.unit)
+
+
+@renderer("variant_summary")
+def variant_summary_figure(run, view):
+    """A per-key step summary for every variant: one group of bars per variant, one bar per key (log scale);
+    a missing bar is a key that never converged."""
+    med = _summary_medians(run, view["summary"])
+    labels = run.labels
+    keys = sorted({k for d in med.values() for k in d})
+    axis = view.get("axis", "key")
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(labels) + 2), 4))
+    width = 0.8 / max(len(keys), 1)
+    palette = colors(len(keys))
+    for j, k in enumerate(keys):
+        xs = np.arange(len(labels)) + (j - (len(keys) - 1) / 2) * width
+        vals = [med.get(lab, {}).get(k) for lab in labels]
+        ax.bar([x for x, v in zip(xs, vals) if v is not None], [v for v in vals if v is not None], width,
+               color=palette[j], label=f"{axis}={k}")
+        for x, v in zip(xs, vals):
+            if v is None:  # at the bottom of the axes, whatever the (log) data range
+                ax.text(x, 0.02, "never", rotation=90, ha="center", va="bottom", fontsize=7,
+                        transform=ax.get_xaxis_transform())
+    ax.set_xticks(range(len(labels)), [f"{lab}\n({_variant_unit(run, lab)}s)" for lab in labels], fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("convergence step (in each optimizer's unit)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    ax.set_title(f"{run.experiment}: {view['title']}", fontsize=10)
     fig.tight_layout()
     return fig

@@ -236,7 +236,7 @@ class ClassifyFamily(Family):
         load_data(cfg, resolve_device(cfg.device), dtype)  # missing or corrupt files fail before a run exists
 
     def metric_axes(self, cfg: ClassifyConfig) -> dict[str, str]:
-        axes = {"loss": ""}
+        axes = {"loss": "", "count": "counter"}
         active = cfg.active_monitors()
         if "accuracy" in active:
             axes.update(accuracy="split", ce_loss="split")

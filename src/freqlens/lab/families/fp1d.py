@@ -24,8 +24,9 @@ from freqlens.spectrum.dft import periodic_grid
 
 INITS = ("default", "normal", "xavier")
 TARGETS = ("sines", "step")
-SWEEPS = ("none", "freq", "amp")
+SWEEPS = ("none", "freq", "amp", "optimizer")
 MAX_POINTS = 10**9
+MAX_STEPS_1D = 10**9
 
 
 @dataclass
@@ -54,12 +55,21 @@ class Fp1dConfig(TrainConfig):
     sweep_values: list[float] = field(default_factory=list)
     high_freq: int = 4
     high_amp: float = 0.2
+    sweep_optimizers: list[str] = field(default_factory=list)  # sweep="optimizer": one variant per name
+    gradient_steps: int = 0  # sweep="optimizer": budget of the gradient methods (0 = steps)
 
     # ------------------------------------------------------------------------------------------------------
     def variants(self) -> list[tuple[str, "Fp1dConfig"]]:
         """The trained configurations: one for a plain experiment, one per sweep value for a sweep."""
         if self.sweep == "none":
             return [("", self)]
+        if self.sweep == "optimizer":
+            from freqlens.lab.optim import SPECS
+
+            return [(name, dataclasses.replace(
+                self, optimizer=name, sweep="none", sweep_optimizers=[], gradient_steps=0,
+                steps=self.gradient_steps if SPECS[name].gradient and self.gradient_steps else self.steps,
+                lr=1.0 if name == "lbfgs" else self.lr)) for name in self.sweep_optimizers]
         out = []
         for v in self.sweep_values:
             if self.sweep == "freq":
@@ -76,15 +86,18 @@ class Fp1dConfig(TrainConfig):
         if self.sweep == "none" and given & {"high_freq", "high_amp"}:
             raise ConfigError(f"{', '.join(sorted(given & {'high_freq', 'high_amp'}))} only apply to sweeps "
                               "(fp1d-freq-sweep, fp1d-amp-sweep)")
-        per_variant = {"freqs", "amps", "tracked", "target", "levels"}
+        per_variant = {"optimizer"} if self.sweep == "optimizer" else {"freqs", "amps", "tracked", "target", "levels"}
         if self.sweep != "none" and given & per_variant:
             raise ConfigError(f"{', '.join(sorted(given & per_variant))} are set by the sweep for each variant; "
-                              "change sweep_values, high_freq or high_amp instead")
+                              + ("change sweep_optimizers instead" if self.sweep == "optimizer"
+                                 else "change sweep_values, high_freq or high_amp instead"))
 
     def records(self) -> int:
         return self.steps // self.eval_every + 2
 
     def memory_bytes(self) -> int:
+        if self.sweep != "none":  # members run one after another: the largest one counts
+            return max(v.memory_bytes() for _, v in self.variants())
         s = 8 if self.dtype == "float64" else 4
         dims = [1, *self.hidden, 1]
         params = sum((a + 1) * b for a, b in zip(dims[:-1], dims[1:]))
@@ -144,7 +157,23 @@ class Fp1dConfig(TrainConfig):
                 raise ConfigError(f"tracked frequencies must be in [1, {math.ceil(grid / 2) - 1}], got {k}")
         if self.sweep == "none" and self.sweep_values:
             raise ConfigError("sweep_values needs sweep=freq or sweep=amp")
-        if self.sweep != "none":
+        if (self.sweep_optimizers or self.gradient_steps) and self.sweep != "optimizer":
+            raise ConfigError("sweep_optimizers and gradient_steps need sweep=optimizer")
+        if self.sweep == "optimizer":
+            from freqlens.lab.optim import OPTIMIZERS
+
+            if not self.sweep_optimizers:
+                raise ConfigError("sweep=optimizer needs sweep_optimizers, e.g. adam,powell,pso")
+            for name in self.sweep_optimizers:
+                choice("sweep_optimizers", name, OPTIMIZERS)
+            if len(set(self.sweep_optimizers)) != len(self.sweep_optimizers):
+                raise ConfigError(f"sweep_optimizers must be distinct, got {self.sweep_optimizers}")
+            int_range("gradient_steps", self.gradient_steps, 0, MAX_STEPS_1D)
+            for _, vcfg in self.variants():
+                if vcfg.eval_every > vcfg.steps:
+                    raise ConfigError(f"eval_every ({vcfg.eval_every}) must be <= the budget of "
+                                      f"{vcfg.optimizer} ({vcfg.steps})")
+        elif self.sweep != "none":
             if not self.sweep_values:
                 raise ConfigError(f"sweep={self.sweep!r} needs sweep_values")
             labels = [label for label, _ in self.variants()]
@@ -232,11 +261,36 @@ class Fp1dFamily(Family):
                 raise ConfigError(str(exc)) from None
 
     def metric_axes(self, cfg: Fp1dConfig) -> dict[str, str]:
-        return {"loss": "", "delta_f": "k", "delta_f_mag": "k"}
+        return {"loss": "", "count": "counter", "delta_f": "k", "delta_f_mag": "k"}
+
+    def n_params(self, cfg: Fp1dConfig) -> int:
+        dims = [1, *cfg.hidden, 1]
+        return sum((a + 1) * b for a, b in zip(dims[:-1], dims[1:]))
 
     def views(self, cfg: Fp1dConfig) -> list[dict]:
+        if cfg.sweep == "optimizer":
+            return optimizer_sweep_views()
         # the 1-D views are those schema v2 froze for runs of freqlens 0.1 (one declaration, not two)
         return v1_views(cfg.sweep)
+
+    def unit_of(self, cfg: Fp1dConfig) -> str:
+        if cfg.sweep == "optimizer":
+            units = {super(Fp1dFamily, self).unit_of(v) for _, v in cfg.variants()}
+            return units.pop() if len(units) == 1 else "step"
+        return super().unit_of(cfg)
+
+
+def optimizer_sweep_views() -> list[dict]:
+    dfl = "ΔF(k) = |ĥ_k − ŷ_k| / |ŷ_k|"
+    return [
+        {"kind": "curves", "name": "loss", "metric": "loss", "title": "Training loss of each optimizer",
+         "short": "loss", "ylabel": "training loss (MSE)", "log": True, "by": "member"},
+        {"kind": "variant_heatmaps", "name": "heatmaps", "metric": "delta_f", "axis": "k", "clip": [0.1, 1.0],
+         "marks": "convergence_step", "label": dfl,
+         "title": "ΔF per tracked frequency over training, one panel per optimizer (x: its own budget unit)"},
+        {"kind": "variant_summary", "name": "convergence", "summary": "convergence_step", "axis": "k",
+         "title": "Convergence step of each frequency, per optimizer (log scale)"},
+    ]
 
 
 FP1D = register_family(Fp1dFamily())
@@ -265,6 +319,17 @@ for _e in [
         "of the k-component grows steeply with k while the sin x component converges within ~100 steps.",
         {"sweep": "freq", "sweep_values": [1, 2, 3, 4, 5], "high_amp": 0.2, "n_train": 64,
          "hidden": [64, 64, 64], "lr": 1e-3, "steps": 6000, "eval_every": 10, "threshold": 0.05},
+    ),
+    Experiment(
+        "fp1d-nongd", "fp1d",
+        "Ma, Xu and Zhang (2021): sin x + sin 3x on 41 points fitted by a 1-16-16-1 tanh network (321 parameters, "
+        "float64) by each optimizer - Adam, L-BFGS, CG, BFGS with gradients (2,000 steps, iterations or "
+        "evaluations), Powell, particle swarm and CMA-ES without (40,000 objective evaluations): low frequency "
+        "first with and without gradient descent. Each panel's x axis is its optimizer's unit.",
+        {"sweep": "optimizer", "sweep_optimizers": ["adam", "lbfgs", "cg", "bfgs", "powell", "pso", "cmaes"],
+         "freqs": [1, 3], "amps": [1.0, 1.0], "n_train": 41, "hidden": [16, 16], "dtype": "float64",
+         "lr": 1e-3, "steps": 40000, "gradient_steps": 2000, "eval_every": 10, "checkpoint_every": 1000,
+         "threshold": 0.1, "hold": 5, "threads": 1},
     ),
     Experiment(
         "fp1d-amp-sweep", "fp1d",

@@ -45,7 +45,9 @@ def mlp(
     layers: list[nn.Module] = []
     std = init_std or 1.0 / math.sqrt(hidden[0])
     for i in range(len(dims) - 1):
-        lin = nn.Linear(dims[i], dims[i + 1], dtype=torch.float64)
+        # built on the meta device and filled below: nn.Linear would otherwise draw its default initialisation
+        # from torch's global generator (consumed, then overwritten)
+        lin = nn.Linear(dims[i], dims[i + 1], dtype=torch.float64, device="meta").to_empty(device="cpu")
         with torch.no_grad():
             if init == "default":
                 bound_w = 1.0 / math.sqrt(dims[i])  # PyTorch's default: U(±1/sqrt(fan_in)) for both
