@@ -1,5 +1,7 @@
 """Images for the fitting lab: loading and resizing, coordinate grids, the even/odd and full splits, bad input."""
 
+import doctest
+import importlib
 import struct
 import zlib
 
@@ -193,3 +195,9 @@ def test_fit_memory_per_pixel_formula():
     # float32, 2 inputs, widths 4 × 256, 1 output: 4 · (2·2 + 3·1024 + 3·1)
     assert fit_memory_per_pixel([256] * 4, 2, 1) == 4 * (4 + 3072 + 3)
     assert fit_memory_per_pixel([8], 2, 1, itemsize=8) == 8 * (4 + 24 + 3)
+
+
+@pytest.mark.parametrize("module", ['freqlens.lab.data.images'])
+def test_docstring_examples(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,6 +1,8 @@
 """Coordinate networks: shapes, the mappings' frequencies, SIREN's and MscaleDNN's definitions, seeds, bad input,
 and the Fourier-feature result of Tancik et al. on a small image."""
 
+import doctest
+import importlib
 import math
 
 import numpy as np
@@ -254,3 +256,9 @@ def test_gaussian_fourier_features_generalise_better_than_the_plain_mlp(one_thre
     plain = test_psnr("mlp", 1e-2)          # the better plain learning rate here (1e-3 is ~1.5 dB worse)
     ff = test_psnr("ff-gaussian", 1e-3)
     assert ff > plain + 2.0, (ff, plain)
+
+
+@pytest.mark.parametrize("module", ['freqlens.lab.models.coords', 'freqlens.lab.models.fourier', 'freqlens.lab.models.mscale'])
+def test_docstring_examples(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,6 +1,9 @@
 """The image-band monitor: ΔF per radial band against closed forms and a brute-force reference, PSNR, snapshots,
 persistence and resume, the figures, and the Frequency Principle on an image (low bands first)."""
 
+import doctest
+import importlib
+
 import numpy as np
 import pytest
 import skimage.metrics
@@ -296,3 +299,9 @@ def test_plain_mlp_learns_the_low_tone_before_the_high_one(one_thread):
     low, high = mon.convergence_steps().values()
     assert low is not None and (high is None or high > low)
     assert mon.delta_f_band[mon.steps.index(low), 1] > 0.5
+
+
+@pytest.mark.parametrize("module", ['freqlens.lab.monitors.image_bands', 'freqlens.lab.monitors.figures_image'])
+def test_docstring_examples(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
