@@ -58,21 +58,23 @@ def train(name: str, lr: float, data: dict, args) -> dict:
 def monitor_cost(net: torch.nn.Module, data: dict, split, args, step_seconds: float) -> None:
     mon = ImageBandMonitor(split.image, masks=split.masks)
     x_all = data["x_all"]
-    forward, record = [], []
+    forward, record, record_cpu = [], [], []
     for i in range(args.repeats):
         t0 = time.perf_counter()
         with torch.no_grad():
             out = net(x_all)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         mon.record(i, out)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         forward.append(t1 - t0)
         record.append(t2 - t1)
-    f, r = statistics.median(forward), statistics.median(record)
+        record_cpu.append(c2 - c1)
+    f, r, rc = statistics.median(forward), statistics.median(record), statistics.median(record_cpu)
     window = args.eval_every * step_seconds
     print(f"\nmonitor cost per evaluation ({split.image.shape[0]}x{split.image.shape[1]} image, medians of "
-          f"{args.repeats}; training step {step_seconds * 1e3:.1f} ms):")
-    print(f"  ImageBandMonitor.record      {r * 1e3:8.2f} ms   {100 * r / window:6.2f} % of {args.eval_every} steps")
+          f"{args.repeats}; training step {step_seconds * 1e3:.1f} ms wall):")
+    print(f"  ImageBandMonitor.record      {r * 1e3:8.2f} ms   {100 * r / window:6.2f} % of {args.eval_every} steps"
+          f"   (CPU time {rc * 1e3:.2f} ms: numpy/scipy run it on one thread)")
     print(f"  forward on every pixel       {f * 1e3:8.2f} ms   {100 * f / window:6.2f} % of {args.eval_every} steps")
     print(f"  together                     {(f + r) * 1e3:8.2f} ms   {100 * (f + r) / window:6.2f} %")
 
