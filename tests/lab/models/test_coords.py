@@ -133,6 +133,20 @@ def test_period_sets_the_unit_of_sigma():
     torch.testing.assert_close(a[0](v), b[0](2 * np.pi * v))
 
 
+def test_one_dimensional_lab_inputs_with_period_two_pi():
+    """On the 1-D lab's grid x ∈ [−π, π), ``period=2π`` makes the basic mapping cos x, sin x (DFT bin 1) and
+    scales SIREN's input to [−1, 1)."""
+    grid = periodic_grid(64)
+    x = torch.as_tensor(grid).unsqueeze(1)
+    basic = coordinate_model("ff-basic", 1, 1, hidden=[8], period=2 * np.pi, dtype=torch.float64)
+    feats = basic[0](x).numpy()
+    np.testing.assert_allclose(feats, np.stack([np.cos(grid), np.sin(grid)], 1), atol=1e-12)
+    assert int(np.argmax(np.abs(dft(feats[:, 0]))[:33])) == 1
+    siren = coordinate_model("siren", 1, 1, hidden=[8], period=2 * np.pi)
+    assert siren.input_scale == pytest.approx(1 / np.pi)
+    assert float((x * siren.input_scale).min()) == pytest.approx(-1.0)
+
+
 # -- SIREN ---------------------------------------------------------------------------------------------------
 def test_siren_initialisation_distribution():
     """First layer U(−1/n, 1/n); later layers U(±√(6/n)/ω0); biases U(±1/√n): KS tests at the 0.1 % level and
