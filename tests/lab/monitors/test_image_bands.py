@@ -137,7 +137,9 @@ def test_psnr_per_split_matches_scikit_image():
     np.testing.assert_allclose(out, [ref_train, ref_test], rtol=1e-12)
     assert psnr(h, TARGET) == pytest.approx(skimage.metrics.peak_signal_noise_ratio(TARGET, h, data_range=1.0))
     assert mon.axes == {"delta_f_band": ("band", [0.125, 0.375]), "psnr": ("split", ["train", "test"])}
-    assert isinstance(mon, Monitor)
+    assert isinstance(mon, Monitor) and (mon.name, mon.source, mon.arrays_file) == ("image_bands", "image",
+                                                                                      "image_bands.npz")
+    assert ImageBandMonitor(TARGET, n_bands=2, name="train_bands").arrays_file == "train_bands.npz"
 
 
 # -- snapshots, persistence, resume ------------------------------------------------------------------------

@@ -87,7 +87,8 @@ class ImageBandMonitor:
     n_snapshots : int
         Bound of the reservoir.
     name, source : str
-        Monitor name and the outputs it consumes (see :class:`~freqlens.lab.monitors.base.Monitor`).
+        Monitor name (its arrays go to ``<name>.npz``) and the outputs it consumes (see
+        :class:`~freqlens.lab.monitors.base.Monitor`).
 
     Notes
     -----
@@ -111,8 +112,6 @@ class ImageBandMonitor:
     in colour (measured on a loaded 2-core machine). Snapshots are converted to float16 only when kept.
     """
 
-    arrays_file = "image_bands.npz"
-
     def __init__(self, target, *, masks: Mapping[str, Any] | None = None, n_bands: int = 8,
                  edges: Sequence[float] | None = None, threshold: float = 0.1, hold: int = 10,
                  snapshot_steps: Sequence[int] | None = None, n_snapshots: int = 16,
@@ -126,6 +125,7 @@ class ImageBandMonitor:
         self.shape = y.shape
         H, W, _ = self.target.shape
         self.name, self.source = str(name), str(source)
+        self.arrays_file = f"{self.name}.npz"  # two monitors (say, the 2× image and the training grid) never collide
         self.threshold, self.hold = float(threshold), int(hold)
         if not (np.isfinite(self.threshold) and self.threshold > 0) or self.hold < 1:
             raise ValueError(f"threshold must be > 0 and hold >= 1; got {threshold!r}, {hold!r}")
