@@ -47,3 +47,18 @@ def check_magnitude(a: np.ndarray, name: str) -> None:
         raise FreqlensError(f"{name} holds values up to {peak:.3g} in magnitude: their squares and sums overflow "
                             "float64 (largest 1.8e308), which would give inf or NaN; "
                             f"rescale {name} to within {MAX_MAGNITUDE:g}")
+
+
+def convergence_step(steps, values, threshold: float, hold: int = 10):
+    """First step from which ``values`` stay below ``threshold`` for ``hold`` consecutive evaluations, else None.
+
+    >>> convergence_step([0, 10, 20], [0.9, 0.01, 0.02], threshold=0.05, hold=3) is None
+    True
+    """
+    run = 0
+    steps = list(steps)
+    for i, v in enumerate(values):
+        run = run + 1 if v < threshold else 0
+        if run >= hold:
+            return int(steps[i - hold + 1])
+    return None

@@ -46,6 +46,11 @@ def colors(n: int) -> list:
     return [plt.get_cmap("viridis")(i / max(n - 1, 1)) for i in range(n)]
 
 
+def key_label(axis: str, key) -> str:
+    """``axis=key`` with a float key shortened (0.46875 → 0.469)."""
+    return f"{axis}={key:.3g}" if isinstance(key, float) else f"{axis}={key}"
+
+
 def _threshold(run, view) -> float | None:
     t = view.get("threshold")
     return run.config.get(t) if isinstance(t, str) else t
@@ -79,7 +84,7 @@ def curves_figure(run, view):
             cols = [c for c in cols if c[1] not in skip or all(k in skip for lab, k in cols if lab == c[0])]
         palette = colors(len(cols))
         for i, col in enumerate(cols):
-            label = f"{axis}={col}" if not run.is_sweep else (
+            label = key_label(axis, col) if not run.is_sweep else (
                 f"sweep {col[0]}" if col[0].startswith(f"{axis}=") else f"{col[0]} ({axis}={col[1]})")
             values = df[col].to_numpy(dtype=float)
             ax.plot(df.index, np.maximum(values, 1e-6) if view.get("log") else values, lw=1.3,
@@ -114,7 +119,7 @@ def heatmap_figure(run, view):
         conv_at = [marks.get(lab, {}).get(k) for lab, k in rows]
     else:
         rows = list(df.columns)
-        labels = [f"{axis}={k}" for k in rows]
+        labels = [key_label(axis, k) for k in rows]
         conv_at = [marks.get("", {}).get(k) for k in rows]
     data = np.clip(df.to_numpy().T, *clip)
     steps = df.index.to_numpy()
@@ -166,7 +171,7 @@ def summary_figure(run, view):
             ax.hlines(med, j - 0.3, j + 0.3, color="C3", lw=2.5, label="median" if j == 0 else None)
         if len(ok) > 1:
             ax.vlines(j, ok.min(), ok.max(), color="C0", alpha=0.4)
-    ax.set_xticks(range(len(keys)), [f"{axis}={k}" for k in keys])
+    ax.set_xticks(range(len(keys)), [key_label(axis, k) for k in keys])
     ax.set_xlabel(view.get("xlabel", "tracked frequency" if axis == "k" else axis))
     if never:
         ax.set_title(f"{never} seed/{axis} pair(s) never converged", fontsize=8)

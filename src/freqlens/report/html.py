@@ -36,8 +36,17 @@ def render_png(fig) -> bytes:
     return buf.getvalue()
 
 
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def data_uri(data: bytes, media: str = "image/png") -> str:
+    return f"data:{media};base64," + base64.b64encode(data).decode("ascii")
+
+
+def render(run, view) -> tuple[bytes, str, str]:
+    """A view as ``(bytes, media type, file extension)``: a Figure becomes a PNG; a renderer may return an
+    animation as such a triple itself."""
+    out = draw(run, view)
+    if isinstance(out, tuple):
+        return out
+    return render_png(out), "image/png", "png"
 
 
 def fmt_step(v) -> str:
@@ -78,12 +87,12 @@ def build_report(run, out_dir: str | Path | None = None) -> Path:
     if not folder.is_dir():
         raise StoreError(f"report folder {folder} does not exist" + ("" if out_dir is not None else
                                                                     f" (run {run.id} has no folder)"))
-    pngs = []  # every figure in memory first: a failure writes nothing
+    images = []  # every figure in memory first: a failure writes nothing
     for view in run.views:
         if view["kind"] in RENDERERS:
-            pngs.append((view, render_png(draw(run, view))))
+            images.append((view, *render(run, view)))
     sections = [f'<h2>{html.escape(v["title"])}</h2>\n<img id="fig-{html.escape(v["name"])}" '
-                f'alt="{html.escape(v["title"])}" src="{data_uri(png)}">' for v, png in pngs]
+                f'alt="{html.escape(v["title"])}" src="{data_uri(data, media)}">' for v, data, media, _ in images]
     status = run.status
     about = " ".join(v.get("text", "") for v in run.views if v["kind"] == "about")
     cfg = run.config
@@ -112,9 +121,9 @@ def build_report(run, out_dir: str | Path | None = None) -> Path:
 """
     figdir = folder / "figures"
     figdir.mkdir(exist_ok=True)
-    for view, png in pngs:
-        with atomic_path(figdir / f"{Path(view['name']).name}.png") as tmp:
-            tmp.write_bytes(png)
+    for view, data, _, ext in images:
+        with atomic_path(figdir / f"{Path(view['name']).name}.{ext}") as tmp:
+            tmp.write_bytes(data)
     target = folder / "report.html"
     with atomic_path(target) as tmp:
         tmp.write_text(page, encoding="utf-8")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from freqlens.lab.monitors.base import Monitor, convergence_step
-from freqlens.lab.monitors.figures_image import (
+from freqlens.report.figures_image import (
     error_spectrum_db,
     plot_band_heatmap,
     plot_psnr,
@@ -303,7 +303,7 @@ def test_plain_mlp_learns_the_low_tone_before_the_high_one(one_thread):
     assert mon.delta_f_band[mon.steps.index(low), 1] > 0.5
 
 
-@pytest.mark.parametrize("module", ['freqlens.lab.monitors.image_bands', 'freqlens.lab.monitors.figures_image'])
+@pytest.mark.parametrize("module", ['freqlens.lab.monitors.image_bands', 'freqlens.report.figures_image'])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -196,7 +196,8 @@ def test_power_memory_refusal(monkeypatch):
 
 @settings(max_examples=40, deadline=None)
 @given(w=hnp.arrays(np.float64, hnp.array_shapes(min_dims=4, max_dims=4, min_side=1, max_side=4),
-                    elements=st.floats(-10, 10, allow_subnormal=False)),
+                    # magnitudes whose squares neither underflow nor lose the scale invariance to rounding
+                    elements=st.one_of(st.just(0.0), st.floats(1e-3, 10), st.floats(-10, -1e-3))),
        extra=st.integers(0, 12), n_bands=st.integers(1, 6), scale=st.floats(0.01, 100))
 def test_shares_sum_to_one_and_ignore_scale(w, extra, n_bands, scale):
     grid = max(w.shape[2:]) + extra

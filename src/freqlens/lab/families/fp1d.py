@@ -17,6 +17,7 @@ import torch
 from freqlens.errors import ConfigError
 from freqlens.lab.config import TrainConfig, choice, int_range, positive_float
 from freqlens.lab.family import Experiment, Family, Problem, register_experiment, register_family
+from freqlens.lab.models.coords import COORDINATE_MODELS
 from freqlens.lab.models.mlp import ACTIVATIONS, mlp
 from freqlens.lab.monitors.frequency import FrequencyMonitor
 from freqlens.runs.migrate import v1_views
@@ -45,6 +46,12 @@ class Fp1dConfig(TrainConfig):
     activation: str = "tanh"
     init: str = "normal"  # "default" (PyTorch's), "normal" (N(0, init_std) weights and biases), "xavier"
     init_std: float = 0.0  # 0 = 1/sqrt(hidden[0]) as in the authors' notebook
+    model: str = "mlp"  # or a remedy of spectral bias: ff-basic, ff-positional, ff-gaussian, siren, mscale, ...
+    mapping_size: int = 64  # ff-gaussian / ff-positional: frequencies (2 × features)
+    sigma: float = 4.0  # ff-gaussian: std of the frequencies, in the units of k (cycles per 2π)
+    max_freq: float = 16.0  # ff-positional: highest frequency, units of k
+    omega0: float = 30.0  # siren
+    scales: list[float] = field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0, 16.0])  # mscale
     # --- measurement --------------------------------------------------------------------------------------
     tracked: list[int] = field(default_factory=list)  # empty = the peaks of the target's |DFT|
     max_tracked: int = 8
@@ -116,7 +123,10 @@ class Fp1dConfig(TrainConfig):
     def validate(self) -> "Fp1dConfig":
         super().validate()
         choice("target", self.target, TARGETS)
-        choice("activation", self.activation, tuple(ACTIVATIONS))
+        choice("activation", self.activation, (*ACTIVATIONS, "srelu", "s2relu"))
+        choice("model", self.model, COORDINATE_MODELS)
+        if self.model == "mlp" and self.activation in ("srelu", "s2relu"):
+            raise ConfigError(f"activation={self.activation} is MscaleDNN's: use it with model=mscale or mscale-sub")
         choice("init", self.init, INITS)
         choice("sweep", self.sweep, SWEEPS)
         int_range("n_train", self.n_train, 4, MAX_POINTS)
@@ -228,8 +238,7 @@ class Fp1dFamily(Family):
         x_np, x_eval_np = grids(cfg)
         x = torch.as_tensor(x_np, dtype=dtype, device=device).unsqueeze(1)
         y = torch.as_tensor(target_values(cfg, x_np), dtype=dtype, device=device).unsqueeze(1)
-        model = mlp(1, cfg.hidden, 1, activation=cfg.activation, init=cfg.init, init_std=cfg.init_std,
-                    generator=torch.Generator().manual_seed(seed), dtype=dtype, device=device)
+        model = self.model(cfg, seed, dtype, device)
         x_eval = None if x_eval_np is x_np else torch.as_tensor(x_eval_np, dtype=dtype, device=device).unsqueeze(1)
 
         def evaluate(problem: Problem, train_outputs):
@@ -240,6 +249,22 @@ class Fp1dFamily(Family):
 
         arrays = {"x": x_eval_np} if x_eval is None else {"x": x_eval_np, "x_train": x_np}
         return Problem(model=model, x=x, y=y, evaluate=evaluate, arrays=arrays)
+
+    @staticmethod
+    def model(cfg: Fp1dConfig, seed: int, dtype, device):
+        """The MLP of the authors' notebooks, or a coordinate network (the grid [-π, π) has period 2π, so σ and
+        max_freq are in the units of k)."""
+        gen = torch.Generator().manual_seed(seed)
+        if cfg.model == "mlp":
+            return mlp(1, cfg.hidden, 1, activation=cfg.activation, init=cfg.init, init_std=cfg.init_std,
+                       generator=gen, dtype=dtype, device=device)
+        from freqlens.lab.models.coords import coordinate_model
+
+        return coordinate_model(cfg.model, 1, 1, hidden=cfg.hidden,
+                                activation=None if cfg.model == "siren" else cfg.activation, init=cfg.init,
+                                init_std=cfg.init_std, mapping_size=cfg.mapping_size, sigma=cfg.sigma,
+                                max_freq=cfg.max_freq, period=2 * math.pi, omega0=cfg.omega0, scales=cfg.scales,
+                                generator=gen, dtype=dtype, device=device)
 
     def monitor(self, cfg: Fp1dConfig) -> FrequencyMonitor:
         _, x_eval = grids(cfg)
@@ -259,12 +284,15 @@ class Fp1dFamily(Family):
                 self.monitor(vcfg)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+            if vcfg.model != "mlp":  # the coordinate network's own checks (activation, sizes), on no memory
+                self.model(vcfg, 0, torch.float32, "meta")
 
     def metric_axes(self, cfg: Fp1dConfig) -> dict[str, str]:
         return {"loss": "", "count": "counter", "delta_f": "k", "delta_f_mag": "k"}
 
     def n_params(self, cfg: Fp1dConfig) -> int:
-        dims = [1, *cfg.hidden, 1]
+        feat = {"ff-gaussian": 2 * cfg.mapping_size, "ff-positional": 2 * cfg.mapping_size, "ff-basic": 2}
+        dims = [feat.get(cfg.model, 1), *cfg.hidden, 1]
         return sum((a + 1) * b for a, b in zip(dims[:-1], dims[1:]))
 
     def views(self, cfg: Fp1dConfig) -> list[dict]:

@@ -16,20 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from freqlens._arrays import convergence_step  # the rule, shared with the report layer
 
-def convergence_step(steps, values, threshold: float, hold: int = 10):
-    """First step from which ``values`` stay below ``threshold`` for ``hold`` consecutive evaluations, else None.
-
-    >>> convergence_step([0, 10, 20], [0.9, 0.01, 0.02], threshold=0.05, hold=3) is None
-    True
-    """
-    run = 0
-    steps = list(steps)
-    for i, v in enumerate(values):
-        run = run + 1 if v < threshold else 0
-        if run >= hold:
-            return int(steps[i - hold + 1])
-    return None
+__all__ = ["Monitor", "convergence_step"]
 
 
 @runtime_checkable

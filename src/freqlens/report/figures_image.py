@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.fft
 
-from freqlens.lab.monitors.base import convergence_step
+from freqlens._arrays import convergence_step
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
