@@ -32,6 +32,8 @@ def _summary(run) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    register_bench(app)
+
     @app.command("run")
     def run_cmd(
         experiment: str = typer.Argument(..., help="An experiment name (see `freqlens experiments`)."),
@@ -159,3 +161,23 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"rebuilt the index with {len(rep.runs)} run(s)")
         for name, why in rep.skipped:
             typer.echo(f"skipped {name}: {why}")
+
+
+def register_bench(app: typer.Typer) -> None:
+    bench = typer.Typer(help="Benchmarks of the lab that run into the store (resumable like any run).",
+                        no_args_is_help=True)
+    app.add_typer(bench, name="bench")
+
+    @bench.command("spectral-bias")
+    def spectral_bias_cmd(runs_dir: Optional[Path] = RunsDir, quiet: bool = Quiet,
+                          quick: bool = typer.Option(False, "--quick", help="Small budgets (minutes, not an hour)."),
+                          seeds: Optional[int] = typer.Option(None, "--seeds", help="Seeds per model and target."),
+                          size: Optional[int] = typer.Option(None, "--size", help="Side of the images (2× grid)."),
+                          steps: Optional[int] = typer.Option(None, "--steps", help="Steps of the image fits."),
+                          new: bool = typer.Option(False, "--new", help="Start afresh instead of resuming.")) -> None:
+        """Every remedy of spectral bias (Fourier features, SIREN, MscaleDNN) against the plain MLP on the 1-D
+        sparse target and three bundled images: a table of PSNR, band convergence steps and time, and figures."""
+        from freqlens.lab.bench import spectral_bias
+
+        extra = {k: v for k, v in (("size", size), ("steps", steps)) if v is not None}
+        spectral_bias(runs_dir=runs_dir, quick=quick, seeds=seeds, new=new, quiet=quiet, say=typer.echo, **extra)

@@ -67,8 +67,10 @@ def curves_figure(run, view):
     """A metric against the step: ``by="member"`` one line per member, ``by="key"`` one per key (mean over
     seeds; for a sweep one per variant, skipping the keys in ``skip_in_sweep``)."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    if view.get("by", "key") == "member":
+    if view.get("by", "key") in ("member", "member_key"):
         df = run.metrics(view["metric"])
+        if view.get("key") is not None:  # one key of the metric (e.g. the test split), per member
+            df = df[df["key"] == str(view["key"])]
         df["member_name"] = [f"{lab + ' ' if lab else ''}seed {s}" for lab, s in zip(df["label"], df["seed"])]
         wide = df.pivot_table(index="step", columns="member_name", values="value", sort=False)
         for col in wide.columns:

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 from freqlens.errors import StoreError
 from freqlens.io import atomic_path
 from freqlens.report.figures import RENDERERS, draw
+from freqlens.report.views_compare import TABLES
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -52,6 +53,13 @@ def render(run, view) -> tuple[bytes, str, str]:
 def fmt_step(v) -> str:
     """A step for people: an integer, or ``never`` for a missing one (None or NaN)."""
     return "never" if v is None or v != v else str(int(v))
+
+
+def table_html(run, view) -> str:
+    columns, rows = TABLES[view["kind"]](run, view)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<h2>{html.escape(view["title"])}</h2>\n<table id="table-{html.escape(view["name"])}"><tr>{head}</tr>{body}</table>'
 
 
 def summary_tables(run) -> str:
@@ -91,8 +99,9 @@ def build_report(run, out_dir: str | Path | None = None) -> Path:
     for view in run.views:
         if view["kind"] in RENDERERS:
             images.append((view, *render(run, view)))
-    sections = [f'<h2>{html.escape(v["title"])}</h2>\n<img id="fig-{html.escape(v["name"])}" '
-                f'alt="{html.escape(v["title"])}" src="{data_uri(data, media)}">' for v, data, media, _ in images]
+    sections = [table_html(run, v) for v in run.views if v["kind"] in TABLES]
+    sections += [f'<h2>{html.escape(v["title"])}</h2>\n<img id="fig-{html.escape(v["name"])}" '
+                 f'alt="{html.escape(v["title"])}" src="{data_uri(data, media)}">' for v, data, media, _ in images]
     status = run.status
     about = " ".join(v.get("text", "") for v in run.views if v["kind"] == "about")
     cfg = run.config

@@ -25,7 +25,7 @@ from freqlens.spectrum.dft import periodic_grid
 
 INITS = ("default", "normal", "xavier")
 TARGETS = ("sines", "step")
-SWEEPS = ("none", "freq", "amp", "optimizer")
+SWEEPS = ("none", "freq", "amp", "optimizer", "model")
 MAX_POINTS = 10**9
 MAX_STEPS_1D = 10**9
 
@@ -64,12 +64,22 @@ class Fp1dConfig(TrainConfig):
     high_amp: float = 0.2
     sweep_optimizers: list[str] = field(default_factory=list)  # sweep="optimizer": one variant per name
     gradient_steps: int = 0  # sweep="optimizer": budget of the gradient methods (0 = steps)
+    sweep_models: list[str] = field(default_factory=list)  # sweep="model": one variant per model
+    lr_by_model: list[str] = field(default_factory=list)  # sweep="model": "model=lr" items
+    score_grid: bool = False  # also record the PSNR of the fit on the measurement grid (model comparisons do)
 
     # ------------------------------------------------------------------------------------------------------
     def variants(self) -> list[tuple[str, "Fp1dConfig"]]:
         """The trained configurations: one for a plain experiment, one per sweep value for a sweep."""
         if self.sweep == "none":
             return [("", self)]
+        if self.sweep == "model":
+            lrs = dict((k.strip(), float(v)) for k, _, v in (i.partition("=") for i in self.lr_by_model))
+            # each remedy with its own activation where it has one (MscaleDNN's s2ReLU; SIREN's sine is built in)
+            return [(name, dataclasses.replace(
+                self, model=name, sweep="none", sweep_models=[], lr_by_model=[], lr=lrs.get(name, self.lr),
+                score_grid=True, activation="s2relu" if name.startswith("mscale") else self.activation))
+                for name in self.sweep_models]
         if self.sweep == "optimizer":
             from freqlens.lab.optim import SPECS
 
@@ -93,11 +103,12 @@ class Fp1dConfig(TrainConfig):
         if self.sweep == "none" and given & {"high_freq", "high_amp"}:
             raise ConfigError(f"{', '.join(sorted(given & {'high_freq', 'high_amp'}))} only apply to sweeps "
                               "(fp1d-freq-sweep, fp1d-amp-sweep)")
-        per_variant = {"optimizer"} if self.sweep == "optimizer" else {"freqs", "amps", "tracked", "target", "levels"}
+        per_variant = {"optimizer": {"optimizer"}, "model": {"model"}}.get(
+            self.sweep, {"freqs", "amps", "tracked", "target", "levels"})
         if self.sweep != "none" and given & per_variant:
             raise ConfigError(f"{', '.join(sorted(given & per_variant))} are set by the sweep for each variant; "
-                              + ("change sweep_optimizers instead" if self.sweep == "optimizer"
-                                 else "change sweep_values, high_freq or high_amp instead"))
+                              + {"optimizer": "change sweep_optimizers instead", "model": "change sweep_models "
+                                 "instead"}.get(self.sweep, "change sweep_values, high_freq or high_amp instead"))
 
     def records(self) -> int:
         return self.steps // self.eval_every + 2
@@ -169,6 +180,22 @@ class Fp1dConfig(TrainConfig):
             raise ConfigError("sweep_values needs sweep=freq or sweep=amp")
         if (self.sweep_optimizers or self.gradient_steps) and self.sweep != "optimizer":
             raise ConfigError("sweep_optimizers and gradient_steps need sweep=optimizer")
+        if (self.sweep_models or self.lr_by_model) and self.sweep != "model":
+            raise ConfigError("sweep_models and lr_by_model need sweep=model")
+        if self.sweep == "model":
+            if not self.sweep_models:
+                raise ConfigError("sweep=model needs sweep_models, e.g. mlp,ff-gaussian,siren")
+            for name in self.sweep_models:
+                choice("sweep_models", name, COORDINATE_MODELS)
+            if len(set(self.sweep_models)) != len(self.sweep_models):
+                raise ConfigError(f"sweep_models must be distinct, got {self.sweep_models}")
+            for item in self.lr_by_model:
+                name, _, value = item.partition("=")
+                choice("lr_by_model", name.strip(), COORDINATE_MODELS)
+                try:
+                    positive_float(f"lr_by_model {name}", float(value))
+                except ValueError:
+                    raise ConfigError(f"lr_by_model items are model=lr, got {item!r}") from None
         if self.sweep == "optimizer":
             from freqlens.lab.optim import OPTIMIZERS
 
@@ -183,7 +210,7 @@ class Fp1dConfig(TrainConfig):
                 if vcfg.eval_every > vcfg.steps:
                     raise ConfigError(f"eval_every ({vcfg.eval_every}) must be <= the budget of "
                                       f"{vcfg.optimizer} ({vcfg.steps})")
-        elif self.sweep != "none":
+        elif self.sweep in ("freq", "amp"):
             if not self.sweep_values:
                 raise ConfigError(f"sweep={self.sweep!r} needs sweep_values")
             labels = [label for label, _ in self.variants()]
@@ -276,6 +303,11 @@ class Fp1dFamily(Family):
     def monitors(self, cfg: Fp1dConfig, problem: Problem) -> list:
         mon = self.monitor(cfg)
         problem.info["freqs"] = mon.freqs
+        if cfg.score_grid:  # a comparison of models also scores the fit on the measurement grid
+            from freqlens.lab.monitors.psnr import PsnrMonitor
+
+            target = mon.target
+            return [mon, PsnrMonitor(target, split="grid", source="grid", data_range=float(np.ptp(target)))]
         return [mon]
 
     def check(self, cfg: Fp1dConfig) -> None:
@@ -288,7 +320,8 @@ class Fp1dFamily(Family):
                 self.model(vcfg, 0, torch.float32, "meta")
 
     def metric_axes(self, cfg: Fp1dConfig) -> dict[str, str]:
-        return {"loss": "", "count": "counter", "delta_f": "k", "delta_f_mag": "k"}
+        axes = {"loss": "", "count": "counter", "delta_f": "k", "delta_f_mag": "k"}
+        return {**axes, "psnr": "split"} if cfg.score_grid or cfg.sweep == "model" else axes
 
     def n_params(self, cfg: Fp1dConfig) -> int:
         feat = {"ff-gaussian": 2 * cfg.mapping_size, "ff-positional": 2 * cfg.mapping_size, "ff-basic": 2}
@@ -298,6 +331,8 @@ class Fp1dFamily(Family):
     def views(self, cfg: Fp1dConfig) -> list[dict]:
         if cfg.sweep == "optimizer":
             return optimizer_sweep_views()
+        if cfg.sweep == "model":
+            return model_sweep_views()
         # the 1-D views are those schema v2 froze for runs of freqlens 0.1 (one declaration, not two)
         return v1_views(cfg.sweep)
 
@@ -306,6 +341,22 @@ class Fp1dFamily(Family):
             units = {super(Fp1dFamily, self).unit_of(v) for _, v in cfg.variants()}
             return units.pop() if len(units) == 1 else "step"
         return super().unit_of(cfg)
+
+
+def model_sweep_views() -> list[dict]:
+    return [
+        {"kind": "variant_table", "name": "table", "title": "PSNR of the fit on the dense grid (mean ± std over "
+         "seeds), the step at which each frequency converges (median), training time per member",
+         "value": {"metric": "psnr", "key": "grid", "label": "PSNR on the grid (dB)"},
+         "summary": "convergence_step", "summary_axis": "k"},
+        {"kind": "variant_lines", "name": "fits", "file": "evals.npz", "x": "x", "y": "outputs", "ref": "target",
+         "points": "x_train", "title": "The final fit of each model against the target (dots: training points)"},
+        {"kind": "variant_heatmaps", "name": "heatmaps", "metric": "delta_f", "axis": "k", "clip": [0.1, 1.0],
+         "marks": "convergence_step", "label": "ΔF(k) = |ĥ_k − ŷ_k| / |ŷ_k|",
+         "title": "ΔF per tracked frequency over training, one panel per model"},
+        {"kind": "variant_summary", "name": "convergence", "summary": "convergence_step", "axis": "k",
+         "title": "Convergence step of each frequency, per model (log scale)"},
+    ]
 
 
 def optimizer_sweep_views() -> list[dict]:
@@ -358,6 +409,16 @@ for _e in [
          "freqs": [1, 3], "amps": [1.0, 1.0], "n_train": 41, "hidden": [16, 16], "dtype": "float64",
          "lr": 1e-3, "steps": 40000, "gradient_steps": 2000, "eval_every": 10, "checkpoint_every": 1000,
          "threshold": 0.1, "hold": 5, "threads": 1},
+    ),
+    Experiment(
+        "spectral-bias-1d", "fp1d",
+        "every remedy of spectral bias and the plain MLP on the 1-D sparse target (sin x + sin 5x from 60 samples, "
+        "scored on 1,000 points): 3×128 ReLU networks, Adam 1e-3 (1e-4 for SIREN), 2,500 steps, 2 seeds. Part of "
+        "`freqlens bench spectral-bias`.",
+        {"sweep": "model", "sweep_models": ["mlp", "ff-basic", "ff-positional", "ff-gaussian", "siren", "mscale"],
+         "lr_by_model": ["siren=1e-4"], "freqs": [1, 5], "amps": [1.0, 1.0], "n_train": 60, "n_eval": 1000,
+         "hidden": [128, 128, 128], "activation": "relu", "init": "default", "lr": 1e-3, "steps": 2500, "seeds": 2,
+         "eval_every": 10},
     ),
     Experiment(
         "fp1d-amp-sweep", "fp1d",

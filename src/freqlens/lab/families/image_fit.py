@@ -12,6 +12,7 @@ multi-scale networks.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -54,6 +55,33 @@ class ImageFitConfig(TrainConfig):
     threshold: float = 0.1  # a band has converged when ΔF stays below this ...
     hold: int = 5  # ... for this many evaluations
     snapshots: int = 16  # reconstructions kept for the strip and the animation
+    # --- comparisons (freqlens bench spectral-bias): one variant per image × model ---------------------------
+    sweep_images: list[str] = field(default_factory=list)
+    sweep_models: list[str] = field(default_factory=list)
+    lr_by_model: list[str] = field(default_factory=list)  # "model=lr" items, e.g. mlp=1e-2,siren=1e-4
+
+    def lrs(self) -> dict[str, float]:
+        out = {}
+        for item in self.lr_by_model:
+            name, _, value = item.partition("=")
+            try:
+                out[name.strip()] = float(value)
+            except ValueError:
+                raise ConfigError(f"lr_by_model items are model=lr, got {item!r}") from None
+        return out
+
+    def variants(self) -> list[tuple[str, "ImageFitConfig"]]:
+        if not (self.sweep_images or self.sweep_models):
+            return [("", self)]
+        lrs = self.lrs()
+        out = []
+        for image in self.sweep_images or [self.image]:
+            for model in self.sweep_models or [self.model]:
+                label = "/".join(p for p in (image if self.sweep_images else "", model if self.sweep_models else "")
+                                 if p)
+                out.append((label, dataclasses.replace(self, image=image, model=model, lr=lrs.get(model, self.lr),
+                                                       sweep_images=[], sweep_models=[], lr_by_model=[])))
+        return out
 
     def n_params(self) -> int:
         channels = 1 if self.gray else 3  # an upper bound before the image is read
@@ -100,7 +128,21 @@ class ImageFitConfig(TrainConfig):
             raise ConfigError(f"threshold must be in (0, 10), got {self.threshold}")
         int_range("hold", self.hold, 1, 10**9)
         int_range("snapshots", self.snapshots, 2, 1000)
+        for name in self.sweep_models:
+            choice("sweep_models", name, MODELS)
+        for name, lr in self.lrs().items():
+            choice("lr_by_model", name, MODELS)
+            positive_float(f"lr_by_model {name}", lr)
+        for items, what in ((self.sweep_models, "sweep_models"), (self.sweep_images, "sweep_images")):
+            if len(set(items)) != len(items):
+                raise ConfigError(f"{what} must be distinct, got {items}")
         return self
+
+    def check_overrides(self, given: set[str]) -> None:
+        if self.sweep_models and "model" in given:
+            raise ConfigError("model is set by sweep_models for each variant")
+        if self.sweep_images and "image" in given:
+            raise ConfigError("image is set by sweep_images for each variant")
 
 
 def load_split(cfg: ImageFitConfig):
@@ -167,21 +209,25 @@ class ImageFitFamily(Family):
     def check(self, cfg: ImageFitConfig) -> None:
         from freqlens.lab.models.coords import coordinate_model
 
-        self._split = None  # a new run reads its image afresh
-        sp = self.split_of(cfg)
-        # the model's own checks (activation, sizes) before a run exists: build it once on the meta device
-        coordinate_model(cfg.model, 2, sp.channels, hidden=cfg.hidden, activation=cfg.activation or None,
-                         output=None if cfg.output == "linear" else "sigmoid", mapping_size=cfg.mapping_size,
-                         sigma=cfg.sigma, max_freq=cfg.max_freq, omega0=cfg.omega0, scales=cfg.scales,
-                         generator=0, device="meta")
+        for _, vcfg in cfg.variants():
+            self._split = None  # a new run reads its images afresh
+            sp = self.split_of(vcfg)
+            # the model's own checks (activation, sizes) before a run exists: built once on the meta device
+            coordinate_model(vcfg.model, 2, sp.channels, hidden=vcfg.hidden, activation=vcfg.activation or None,
+                             output=None if vcfg.output == "linear" else "sigmoid", mapping_size=vcfg.mapping_size,
+                             sigma=vcfg.sigma, max_freq=vcfg.max_freq, omega0=vcfg.omega0, scales=vcfg.scales,
+                             generator=0, device="meta")
+        self._split = None
 
     def n_params(self, cfg: ImageFitConfig) -> int:
-        return cfg.n_params()
+        return max(v.n_params() for _, v in cfg.variants())
 
     def metric_axes(self, cfg: ImageFitConfig) -> dict[str, str]:
         return {"loss": "", "count": "counter", "delta_f_band": "band", "psnr": "split"}
 
     def views(self, cfg: ImageFitConfig) -> list[dict]:
+        if cfg.sweep_images or cfg.sweep_models:
+            return comparison_views(cfg)
         return [
             {"kind": "curves", "name": "loss", "metric": "loss", "title": "Training loss (MSE over the training "
              "pixels)", "short": "loss", "ylabel": "training loss (MSE)", "log": True, "by": "member"},
@@ -202,6 +248,24 @@ class ImageFitFamily(Family):
         ]
 
 
+def comparison_views(cfg: ImageFitConfig) -> list[dict]:
+    """Views of a comparison (images × models): the table, the final reconstructions side by side, the band
+    heat maps side by side, PSNR curves."""
+    return [
+        {"kind": "variant_table", "name": "table", "title": "Test PSNR (mean ± std over seeds), the step at which "
+         "each radial band converges (median), training time per member",
+         "value": {"metric": "psnr", "key": "test", "label": "test PSNR (dB)"}, "summary": "convergence_step",
+         "summary_axis": "band"},
+        {"kind": "variant_images", "name": "reconstructions", "file": "image_bands.npz",
+         "title": "The final reconstruction of the training pixels, per image (rows) and model (columns)"},
+        {"kind": "variant_heatmaps", "name": "bands", "metric": "delta_f_band", "axis": "band", "clip": [0.05, 1.0],
+         "marks": "convergence_step", "label": "ΔF per radial band",
+         "title": "ΔF per radial frequency band (cycles/pixel) over training, per variant"},
+        {"kind": "curves", "name": "psnr", "metric": "psnr", "axis": "split", "by": "member_key", "key": "test",
+         "title": "Test PSNR over training, per member", "short": "test PSNR", "ylabel": "PSNR (dB)"},
+    ]
+
+
 FP2D = register_family(ImageFitFamily())
 
 register_experiment(Experiment(
@@ -211,4 +275,14 @@ register_experiment(Experiment(
     "shows the outline first and the detail later, the low radial bands converge first. Remedies: --set "
     "model=ff-gaussian (sigma=10), ff-positional, ff-basic, siren, mscale, mscale-sub.",
     {"lr": 1e-3, "steps": 1000, "eval_every": 25, "checkpoint_every": 250},
+))
+BENCH_MODELS = ["mlp", "ff-basic", "ff-positional", "ff-gaussian", "siren", "mscale"]
+BENCH_LRS = ["mlp=1e-2", "siren=1e-4"]  # Tancik et al.'s lr for no mapping; Sitzmann et al.'s for SIREN
+register_experiment(Experiment(
+    "spectral-bias-2d", "fp2d",
+    "every remedy of spectral bias and the plain MLP on the same images (camera: a photograph, brick: a texture, "
+    "text) with the same budget and seeds: even pixels of a 128² crop, 3×256 networks, Adam (1e-3; 1e-2 for the "
+    "plain MLP, 1e-4 for SIREN), 500 steps. Part of `freqlens bench spectral-bias`.",
+    {"sweep_images": ["camera", "brick", "text"], "sweep_models": BENCH_MODELS, "lr_by_model": BENCH_LRS,
+     "size": 128, "gray": True, "lr": 1e-3, "steps": 500, "eval_every": 25, "checkpoint_every": 250, "seeds": 2},
 ))

@@ -16,14 +16,18 @@ from freqlens._arrays import to_numpy
 
 
 class PsnrMonitor:
-    """``psnr = −10·log10(mean squared error)`` of outputs against values in [0, 1], keyed by the split's name (so
-    it shares the ``psnr`` metric with an :class:`~freqlens.lab.monitors.image_bands.ImageBandMonitor`)."""
+    """``psnr = 10·log10(data_range² / mean squared error)`` of outputs against target values (``data_range`` 1 for
+    values in [0, 1]), keyed by the split's name (so it shares the ``psnr`` metric with an
+    :class:`~freqlens.lab.monitors.image_bands.ImageBandMonitor`)."""
 
-    def __init__(self, target: Any, *, split: str = "test", source: str | None = None):
+    def __init__(self, target: Any, *, split: str = "test", source: str | None = None, data_range: float = 1.0):
         y = np.asarray(to_numpy(target), dtype=np.float64)
         if y.size == 0 or not np.all(np.isfinite(y)):
             raise ValueError("target must hold finite values")
         self.target = y.reshape(y.shape[0], -1)
+        if not (data_range > 0 and np.isfinite(data_range)):
+            raise ValueError(f"data_range must be a finite number > 0, got {data_range!r}")
+        self.data_range = float(data_range)
         self.split = split
         self.name = f"psnr-{split}"
         self.source = source or split
@@ -37,7 +41,7 @@ class PsnrMonitor:
         if h.shape != self.target.shape:
             raise ValueError(f"outputs have shape {h.shape}, the {self.split} values {self.target.shape}")
         mse = float(np.mean((h - self.target) ** 2))
-        value = float("inf") if mse == 0 else -10.0 * np.log10(mse)
+        value = float("inf") if mse == 0 else 10.0 * np.log10(self.data_range ** 2 / mse)
         self.steps.append(int(step))
         self.values.append(value)
         return {"psnr": np.array([value])}
