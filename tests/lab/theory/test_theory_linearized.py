@@ -74,7 +74,7 @@ def test_wide_network_follows_the_linearised_trajectory():
 
 
 def twin_two_layer(width, seed):
-    """Two-layer ReLU net (NTK parametrisation) with twin neurons of opposite read-out: f₀ = 0 exactly."""
+    """Two-layer ReLU net (NTK parametrisation) with twin neurons of opposite read-out: f₀ = 0 (up to rounding)."""
     net = ntk_mlp(1, [width], 1, activation="relu", sigma_b=1.0, generator=torch.Generator().manual_seed(seed))
     h = width // 2
     with torch.no_grad():

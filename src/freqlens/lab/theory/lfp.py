@@ -39,7 +39,7 @@ def two_layer_net(width: int, *, activation: str = "relu", in_dim: int = 1,
     ``generator``.
 
     ``symmetric=True`` draws ``width/2`` neurons and pairs each with a twin of the same ``(w, b)`` and output
-    weight ``−a``: the initial output is exactly 0 while ``γ(ξ)²`` and the kernel's distribution are unchanged
+    weight ``−a``: the initial output is 0 (up to rounding) while ``γ(ξ)²`` and the kernel's distribution are unchanged
     (width must be even).
     """
     if activation not in ACTIVATIONS:
