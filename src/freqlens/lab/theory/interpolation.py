@@ -121,7 +121,7 @@ class InterpolationResult:
 def interpolation_experiment(regime: str = "cubic", *, width: int = 4000, x_nodes=(-0.5, -0.1, 0.5),
                              y_nodes=(0.0, 1.0, 0.2), x_eval=None, seed: int = 0, symmetric: bool = True,
                              train: bool = True, infinite: bool = True, max_steps: int = 200_000,
-                             tol: float = 1e-10) -> InterpolationResult:
+                             tol: float = 1e-10, device: str | torch.device = "cpu") -> InterpolationResult:
     """Train a wide two-layer ReLU network on a few points from the initial ranges of ``regime`` and compare it
     with the minimum-FP-norm interpolant, the kernel limits and the cubic and linear splines.
 
@@ -132,7 +132,8 @@ def interpolation_experiment(regime: str = "cubic", *, width: int = 4000, x_node
     ``√width·|a|``) dominates the residuals in the linear regime and hides the difference between the splines.
     Training is plain full-batch GD at half the stability limit (:func:`train_full_batch_gd`) until the loss is
     below ``tol·mean(y²)``; ``train=False`` skips it (the linear regime's curvature mode is ~10⁴ times slower
-    than its affine modes: minutes). ``infinite`` adds the infinite-width kernel limit.
+    than its affine modes: minutes). ``infinite`` adds the infinite-width kernel limit. ``device``: where the
+    network lives and trains (float64).
 
     The default nodes lie in ``[−0.5, 0.5]``: the ``w``-gradient ``a·x·σ'`` that the LFP leaves out weights the
     kernel by ``1 + x x'``, which on ``[−1, 1]`` bends the linear regime's kernel fit towards a piecewise quadratic.
@@ -147,11 +148,15 @@ def interpolation_experiment(regime: str = "cubic", *, width: int = 4000, x_node
     xn, yn = xn[order], yn[order]
     xe = np.linspace(xn[0], xn[-1], 401) if x_eval is None else np.asarray(x_eval, dtype=np.float64).reshape(-1)
     ranges = REGIMES[regime]
-    net = two_layer_net(width, symmetric=symmetric, generator=torch.Generator().manual_seed(seed), **ranges)
+    net = two_layer_net(width, symmetric=symmetric, generator=torch.Generator().manual_seed(seed), device=device,
+                        **ranges)
     prm = two_layer_parameters(net)
-    with torch.no_grad():
-        h_ini = net(torch.as_tensor(xe[:, None])).numpy().reshape(-1)
-        h_ini_nodes = net(torch.as_tensor(xn[:, None])).numpy().reshape(-1)
+
+    def run(v):
+        with torch.no_grad():
+            return net(torch.as_tensor(v[:, None], device=device)).cpu().numpy().reshape(-1)
+
+    h_ini, h_ini_nodes = run(xe), run(xn)
     res = yn - h_ini_nodes
     corr = {"ntk_limit": kernel_limit_interpolant(net, xn, yn, xe) - h_ini,
             "fp": min_fp_norm_interpolant(xn, res, xe, lambda xi: gamma2(xi, prm["a"], prm["w"])),
@@ -163,8 +168,7 @@ def interpolation_experiment(regime: str = "cubic", *, width: int = 4000, x_node
     info = {"steps": 0, "loss": float("nan")}
     if train:
         info = train_full_batch_gd(net, xn[:, None], yn[:, None], max_steps=max_steps, tol=tol)
-        with torch.no_grad():
-            corr["trained"] = net(torch.as_tensor(xe[:, None])).numpy().reshape(-1) - h_ini
+        corr["trained"] = run(xe) - h_ini
     inside = (xe >= xn[0]) & (xe <= xn[-1])
     likeness = {name: spline_likeness(c[inside], corr["cubic"][inside], corr["linear"][inside])
                 for name, c in corr.items()}
