@@ -15,7 +15,8 @@ Methods:
 Every kernel is checked against freqlens's: max |K − K_freqlens| / max |K_freqlens| must be <= 1e-5.
 Time: median of the repeats after a warm-up call (one timed call when a call takes > 10 s). Memory: peak RSS
 increase during a timed call (/proc/self/status VmHWM after resetting it through /proc/self/clear_refs).
-Timings on a shared machine are noisy; the ratios column divides by freqlens's time.
+Timings on a shared machine are noisy (with other processes on the cores, multi-threaded OpenMP regions stall:
+use --threads 1 there); the ratios column divides by freqlens's time.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def nngeometry_ntk(model: nn.Module, x: torch.Tensor):
     return g.permute(1, 3, 0, 2)
 
 
-def run_neural_tangents(ntvenv: Path, weights: dict, repeats: int) -> tuple[list[dict], dict, str]:
+def run_neural_tangents(ntvenv: Path, weights: dict, repeats: int, threads: int) -> tuple[list[dict], dict, str]:
     py = ntvenv / "bin" / "python"
     if not py.exists():
         return [], {}, f"no venv at {ntvenv} (recipe in benchmarks/ntk_neural_tangents.py)"
@@ -167,6 +168,7 @@ def run_neural_tangents(ntvenv: Path, weights: dict, repeats: int) -> tuple[list
         wpath, kpath = Path(tmp) / "weights.npz", Path(tmp) / "kernels.npz"
         np.savez(wpath, **weights)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["FREQLENS_BENCH_THREADS"] = str(threads)
         proc = subprocess.run([str(py), str(HERE / "ntk_neural_tangents.py"), str(wpath), str(kpath),
                                "--repeats", str(repeats)], capture_output=True, text=True, env=env, timeout=3600)
         if proc.returncode != 0:
@@ -203,10 +205,14 @@ def bench_case(case: str, args) -> list[dict]:
         k, ms, mib = measure(fn, args.repeats)
         rows.append({"method": name, "ms": ms, "mib": mib, "diff": rel_diff(k.detach().numpy(), ref)})
         del k
-    nt_rows, nt_kernels, why = run_neural_tangents(Path(args.ntvenv), nt_weights(model, x, extra), args.repeats)
+    nt_rows, nt_kernels, why = run_neural_tangents(Path(args.ntvenv), nt_weights(model, x, extra), args.repeats,
+                                                   args.threads)
     if why:
         rows.append({"method": "neural-tangents", "skip": why})
     for r in nt_rows:
+        if "error" in r:
+            rows.append({"method": "nt:" + r["method"].lower(), "skip": r["error"]})
+            continue
         rows.append({"method": "nt:" + r["method"].lower(), "ms": r["ms"], "mib": r["mib"],
                      "diff": rel_diff(nt_kernels[r["method"]], ref), "versions": f"jax {r['jax']}"})
     return rows
@@ -241,10 +247,14 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=2048, help="inputs of the MLP case")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--ntvenv", default=os.environ.get("FREQLENS_NTVENV", "/work/ntvenv"))
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="CPU threads for both sides: torch.set_num_threads and affinity to the first N CPUs here, "
+                         "the same affinity (and single-threaded XLA for 1) in the neural-tangents worker; "
+                         "0 = each library's default")
     ap.add_argument("--skip-slow", action="store_true", help="skip torch.func on the MLP (~15 s, 2.5 GiB)")
     args = ap.parse_args(argv)
     if args.threads:
+        os.sched_setaffinity(0, set(range(args.threads)))
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
           f"python {sys.version.split()[0]}")

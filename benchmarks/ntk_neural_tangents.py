@@ -24,6 +24,12 @@ import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_THREADS = int(os.environ.get("FREQLENS_BENCH_THREADS", "0"))
+if _THREADS:  # same CPU budget as the torch side: pin to the first N CPUs (before XLA sizes its thread pool)
+    os.sched_setaffinity(0, set(range(_THREADS)))
+    if _THREADS == 1:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                                   " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -92,7 +98,11 @@ def main() -> None:
     for name in args.methods.split(","):
         impl = getattr(nt.NtkImplementation, name)
         fn = jax.jit(nt.empirical_ntk_fn(apply_fn, trace_axes=(), vmap_axes=0, implementation=impl))
-        k = jax.block_until_ready(fn(x, None, params))  # compile
+        try:
+            k = jax.block_until_ready(fn(x, None, params))  # compile
+        except Exception as exc:  # e.g. RESOURCE_EXHAUSTED: report it, go on with the next implementation
+            print(json.dumps({"method": name, "error": str(exc).strip().splitlines()[0][:160]}), flush=True)
+            continue
         times, peak = [], 0
         for i in range(args.repeats):
             ok = reset_peak()

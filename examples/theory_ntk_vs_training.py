@@ -154,11 +154,11 @@ def part_c(out: Path, quick: bool) -> None:
     meas = adam.convergence_steps()
     print("| k | GD lr 2e-4 (predicted) | SGD momentum 0.9 (predicted) | Adam (measured) |")
     print("|---:|---:|---:|---:|")
+    def fmt(v):
+        return "> 1e18" if v is None else f"{v:.3g}" if v >= 100_000 else str(v)
+
     for k in freqs:
-        shown = [v if v is not None else "> 1e18" for v in (pred_gd[k], pred_mom[k])]
-        print(f"| {k} | {shown[0]:.3g} | {shown[1]:.3g} | {meas[k] if meas[k] is not None else f'not by {steps}'} |"
-              if all(isinstance(v, int) for v in shown) else
-              f"| {k} | {shown[0]} | {shown[1]} | {meas[k] if meas[k] is not None else f'not by {steps}'} |")
+        print(f"| {k} | {fmt(pred_gd[k])} | {fmt(pred_mom[k])} | {meas[k] if meas[k] is not None else f'not by {steps}'} |")
     print(f"  ({time.time() - t:.0f} s)")
     convergence_steps_figure(freqs, pred_gd, meas, labels=("GD at lr 2e-4 (NTK)", "Adam (measured)"),
                              title="fp1d: predicted (GD) and measured (Adam)").savefig(out / "c_fp1d_steps.png",

@@ -30,7 +30,7 @@ def test_trained_network_in_the_cubic_regime_is_cubic_like_and_follows_its_kerne
 def test_linear_regime_kernel_limit_leans_linear():
     """The infinite-width kernel keeps the w-gradient a·x·H(wx+b) that the LFP drops: its fit is closer to the
     linear than to the cubic spline, though not as close as the LFP's (the trained network, minutes of GD, is:
-    see benchmarks/theory_factor2.py)."""
+    see examples/theory_lfp_interpolation.py)."""
     r = interpolation_experiment("linear", width=200, train=False)
     dc, dl = r.likeness["infinite"]
     assert dl < 0.4 < dc, r.likeness

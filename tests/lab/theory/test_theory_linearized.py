@@ -89,7 +89,8 @@ def test_predicted_convergence_steps_within_a_factor_of_two():
     """Wide two-layer ReLU net, small-step full-batch GD on 0.1 sin x + 0.05 sin 2x + 0.025 sin 3x (32 points of
     [−π, π)): the convergence step of each frequency predicted from the NTK on the training set is within a factor
     of 2 of the measured one (lab rule: ΔF < 0.05 for 10 evaluations, every 10 steps). Small amplitudes keep the
-    run in the kernel regime at this width (benchmarks/theory_factor2.py shows wider nets and larger targets)."""
+    run in the kernel regime at this width (examples/theory_ntk_vs_training.py runs wider nets and larger
+    targets)."""
     freqs = [1, 2, 3]
     x = periodic_grid(32)
     y = 0.1 * np.sin(x) + 0.05 * np.sin(2 * x) + 0.025 * np.sin(3 * x)

@@ -101,7 +101,8 @@ def empirical_ntk(model: nn.Module, x1, x2=None, *, output: str = "auto", block_
     block_size : int, optional
         Samples per block (forward/backward and kernel tile); default from the memory budget (at most 512).
     max_memory : int, optional
-        Bytes the computation may use (kernel included); default: the memory available now.
+        Bytes the computation may use (kernel included); default: the memory available now (on a CUDA device, its
+        free memory).
     device : str or torch.device, optional
         Where to compute; default the device of the model's parameters.
 
@@ -242,7 +243,12 @@ def _plan(model, t1, t2, output, block_size, max_memory, dev) -> NTKPlan:
     o2 = 1 if output == "trace" else n_out * n_out
     kernel_bytes = n1 * n2 * o2 * itemsize
     per_sample = feature_bytes_per_sample(shapes, n_out, n_generic, act[0], itemsize)
-    budget = int(available_memory() if max_memory is None else max_memory)
+    if max_memory is not None:
+        budget = int(max_memory)
+    elif dev.type == "cuda":  # the device's free memory, not the host's
+        budget = int(torch.cuda.mem_get_info(dev)[0])
+    else:
+        budget = int(available_memory())
     free = budget - kernel_bytes
     shape = (n1, n2) if output == "trace" else (n1, n2, n_out, n_out)
 
