@@ -14,7 +14,8 @@ Methods:
                 benchmarks/ntk_neural_tangents.py in the venv given by --ntvenv (recipe in that file), if it exists
 Every kernel is checked against freqlens's: max |K − K_freqlens| / max |K_freqlens| must be <= 1e-5.
 Time: median of the repeats after a warm-up call (one timed call when a call takes > 10 s). Memory: peak RSS
-increase during a timed call (/proc/self/status VmHWM after resetting it through /proc/self/clear_refs).
+increase during a timed call (/proc/self/status VmHWM after resetting it through /proc/self/clear_refs;
+memory the allocator kept from the warm-up call is not counted again, so small figures are lower bounds).
 Timings on a shared machine are noisy (with other processes on the cores, multi-threaded OpenMP regions stall:
 use --threads 1 there); the ratios column divides by freqlens's time.
 """
@@ -65,7 +66,7 @@ def _reset_peak() -> bool:
 def measure(fn, repeats: int):
     """(result, median ms, peak MiB or None) after one warm-up call."""
     result = fn()
-    times, peak = [], 0
+    times, peak, measured = [], 0, False
     for i in range(repeats):
         ok = _reset_peak()
         before = _status()["VmRSS"]
@@ -73,10 +74,11 @@ def measure(fn, repeats: int):
         result = fn()
         times.append(time.perf_counter() - t)
         if ok:
+            measured = True
             peak = max(peak, _status()["VmHWM"] - before)
         if i == 0 and times[0] > 10:
             break
-    return result, 1e3 * statistics.median(times), (peak / 2 ** 20 if peak else None)
+    return result, 1e3 * statistics.median(times), (peak / 2 ** 20 if measured else None)
 
 
 # -- models ----------------------------------------------------------------------------------------------------

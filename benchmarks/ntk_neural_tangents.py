@@ -103,7 +103,7 @@ def main() -> None:
         except Exception as exc:  # e.g. RESOURCE_EXHAUSTED: report it, go on with the next implementation
             print(json.dumps({"method": name, "error": str(exc).strip().splitlines()[0][:160]}), flush=True)
             continue
-        times, peak = [], 0
+        times, peak, measured = [], 0, False
         for i in range(args.repeats):
             ok = reset_peak()
             before = rss()["VmRSS"]
@@ -111,11 +111,13 @@ def main() -> None:
             k = jax.block_until_ready(fn(x, None, params))
             times.append(time.perf_counter() - t)
             if ok:
+                measured = True
                 peak = max(peak, rss()["VmHWM"] - before)
             if i == 0 and times[0] > 10:
                 break
         kernels[name] = np.asarray(k)
-        print(json.dumps({"method": name, "ms": 1e3 * statistics.median(times), "mib": peak / 2 ** 20 if peak else None,
+        print(json.dumps({"method": name, "ms": 1e3 * statistics.median(times),
+                          "mib": peak / 2 ** 20 if measured else None,
                           "jax": jax.__version__, "nt": getattr(nt, "__version__", "?")}), flush=True)
     np.savez(args.kernels, **kernels)
 

@@ -99,7 +99,7 @@ def empirical_ntk(model: nn.Module, x1, x2=None, *, output: str = "auto", block_
         ``"full"``: shape ``(n1, n2, O, O)`` over the ``O`` flattened outputs; ``"trace"``: ``(n1, n2)``, the
         sum over outputs of ``Θ[:, :, o, o]``; ``"auto"``: ``(n1, n2)`` for one output, else ``"full"``.
     block_size : int, optional
-        Samples per block (forward/backward and kernel tile); default from the memory budget (at most 512).
+        Samples per block (forward/backward and kernel tile); default from the memory budget (at most 1024).
     max_memory : int, optional
         Bytes the computation may use (kernel included); default: the memory available now (on a CUDA device, its
         free memory).
@@ -261,7 +261,7 @@ def _plan(model, t1, t2, output, block_size, max_memory, dev) -> NTKPlan:
                         f"{_fmt(kernel_bytes)} for the kernel + {_fmt(min_need)} working memory, "
                         f"{_fmt(budget)} available: use fewer inputs" + (", or output='trace'" if n_out > 1 else ""))
     if block_size is None:
-        block = 512
+        block = 1024
         while block > 1 and 2 * block * per_sample + tile_bytes(block) > free:
             block //= 2
     else:

@@ -169,22 +169,19 @@ def contract(fa: Features, fb: Features, trace: bool) -> torch.Tensor:
     for (ga, xa, sw, sb), (gb, xb, _, _) in zip(fa.dense, fb.dense):
         ba, n_out, width = ga.shape
         bb = gb.shape[0]
+        # few, large ops per tile: each is a parallel region, and on a busy machine their count dominates
         if trace:
             gg = ga.reshape(ba, n_out * width) @ gb.reshape(bb, n_out * width).T
         else:
             gg = (ga.reshape(ba * n_out, width) @ gb.reshape(bb * n_out, width).T).view(ba, n_out, bb, n_out)
-        if xa is not None:
-            xx = xa @ xb.T
-            if sw != 1.0:
-                xx = xx * sw
-            if sb:
-                xx = xx + sb
-        else:
-            xx = None
-        if not trace and xx is not None:
+        if xa is None:  # bias only
+            term = gg.mul_(sb)
+            tile = term if tile is None else tile.add_(term)
+            continue
+        xx = torch.addmm(torch.tensor(sb, dtype=xa.dtype, device=xa.device), xa, xb.T, alpha=sw)
+        if not trace:
             xx = xx.view(ba, 1, bb, 1)
-        term = gg * sb if xx is None else gg.mul_(xx)
-        tile = term if tile is None else tile.add_(term)
+        tile = gg.mul_(xx) if tile is None else tile.addcmul_(gg, xx)
     if fa.jac is not None:
         ba, n_out, p = fa.jac.shape
         bb = fb.jac.shape[0]
