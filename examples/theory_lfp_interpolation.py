@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from freqlens.lab.theory import interpolation_experiment
-from freqlens.lab.theory.figures import interpolation_figure
+from freqlens.report.figures_theory import interpolation_figure
 
 
 def main() -> None:

@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from freqlens.lab.config import Config
+from freqlens.lab import Config
 from freqlens.lab.models import mlp
 from freqlens.lab.monitors.frequency import FrequencyMonitor
-from freqlens.lab.targets import grids, target_values
+from freqlens.lab.families.fp1d import grids, target_values
 from freqlens.lab.theory import (gamma2, lfp_convergence_time, lfp_time_scale, linearize, ntk_mlp, two_layer_net,
                                  two_layer_parameters)
-from freqlens.lab.theory.figures import (convergence_steps_figure, delta_f_overlay_figure, eigen_fourier_figure,
+from freqlens.report.figures_theory import (convergence_steps_figure, delta_f_overlay_figure, eigen_fourier_figure,
                                          lfp_times_figure)
 from freqlens.lab.theory.linearized import dominant_frequencies
 from freqlens.spectrum.dft import periodic_grid

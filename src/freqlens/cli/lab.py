@@ -33,6 +33,7 @@ def _summary(run) -> str:
 
 def register(app: typer.Typer) -> None:
     register_bench(app)
+    register_theory(app)
 
     @app.command("run")
     def run_cmd(
@@ -181,3 +182,68 @@ def register_bench(app: typer.Typer) -> None:
 
         extra = {k: v for k, v in (("size", size), ("steps", steps)) if v is not None}
         spectral_bias(runs_dir=runs_dir, quick=quick, seeds=seeds, new=new, quiet=quiet, say=typer.echo, **extra)
+
+
+def register_theory(app: typer.Typer) -> None:
+    theory = typer.Typer(help="Theory beside measurement: the NTK's prediction and the linear F-Principle, as runs "
+                              "of the store with their reports.", no_args_is_help=True)
+    app.add_typer(theory, name="theory")
+
+    @theory.command("ntk")
+    def ntk_cmd(width: int = typer.Option(4000, "--width", help="Neurons of the two-layer network."),
+                activation: str = typer.Option("relu", "--activation", help="relu or tanh."),
+                points: int = typer.Option(101, "--points", help="Training points on [-π, π)."),
+                w_range: str = typer.Option("-1,1", "--w-range", help="Input weights ~ U[low, high]."),
+                b_range: str = typer.Option("-3.141592653589793,3.141592653589793", "--b-range",
+                                            help="Biases ~ U[low, high]."),
+                a_range: str = typer.Option("-1,1", "--a-range", help="Output weights ~ U[low, high]."),
+                amp: float = typer.Option(0.05, "--amp", help="Amplitude of each of sin x, sin 3x, sin 5x."),
+                steps: int = typer.Option(25000, "--steps", help="Gradient-descent steps."),
+                seeds: int = typer.Option(1, "--seeds"), runs_dir: Optional[Path] = RunsDir,
+                quiet: bool = Quiet) -> None:
+        """A wide two-layer network trained by gradient descent: the NTK's predicted convergence step of each
+        frequency beside the measured one (experiment theory-ntk)."""
+        from freqlens.api import run
+
+        result = run("theory-ntk", runs_dir=runs_dir, quiet=quiet, hidden=[width], activation=activation,
+                     n_train=points, w_range=w_range, b_range=b_range, a_range=a_range, amps=[amp] * 3, steps=steps,
+                     seeds=seeds)
+        _theory_summary(result)
+
+    @theory.command("lfp")
+    def lfp_cmd(regime: str = typer.Option("cubic", "--regime", help="cubic (1/ξ⁴ dominates) or linear (1/ξ²)."),
+                width: int = typer.Option(1000, "--width", help="Neurons of the two-layer network."),
+                x_nodes: str = typer.Option("-0.5,-0.1,0.5", "--x", help="The points' x values."),
+                y_nodes: str = typer.Option("0,1,0.2", "--y", help="The points' y values."),
+                steps: Optional[int] = typer.Option(None, "--steps", help="Gradient-descent steps (default 5,000; "
+                                                    "100,000 for the linear regime)."),
+                runs_dir: Optional[Path] = RunsDir, quiet: bool = Quiet) -> None:
+        """The linear F-Principle's three-point interpolation: the trained network against the minimum-FP-norm
+        interpolant, the kernel limits and the cubic and linear splines (experiment theory-lfp)."""
+        from freqlens.api import run
+
+        n_steps = steps if steps is not None else (100000 if regime == "linear" else 5000)
+        result = run("theory-lfp", runs_dir=runs_dir, quiet=quiet, regime=regime, width=width, x_nodes=x_nodes,
+                     y_nodes=y_nodes, steps=n_steps, eval_every=max(1, n_steps // 100),
+                     checkpoint_every=max(1, n_steps // 5))
+        dc, dl = result.summaries("d_cubic"), result.summaries("d_linear")
+        typer.echo(f"run {result.id} {result.status} in {result.wall_time:.1f} s of training (lr "
+                   f"{result.config['lr']:.3g})")
+        typer.echo("curve        d_cubic  d_linear   (distance to the cubic / linear spline; 0 = that spline)")
+        for (name, c), l in zip(zip(dc["key"], dc["value"]), dl["value"]):
+            typer.echo(f"{name:12s} {c:7.3f}  {l:8.3f}")
+        typer.echo(f"report: {result.path / 'report.html'}")
+
+
+def _theory_summary(result) -> None:
+    from freqlens.report.html import fmt_step
+
+    typer.echo(f"run {result.id} {result.status} in {result.wall_time:.1f} s of training (lr "
+               f"{result.config['lr']:.3g})")
+    measured = result.convergence_steps
+    pred = result.summaries("predicted_convergence_step")
+    predicted = {k: v for k, v in zip(pred["key"], pred["value"])}
+    typer.echo("k    predicted (NTK)   measured")
+    for k in sorted(set(measured) | set(predicted)):
+        typer.echo(f"{k:<4} {fmt_step(predicted.get(k)):>15s}   {fmt_step(measured.get(k)):>8s}")
+    typer.echo(f"report: {result.path / 'report.html'}")

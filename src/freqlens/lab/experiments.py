@@ -13,6 +13,7 @@ from freqlens.lab.family import EXPERIMENTS, FAMILIES, Experiment, Family
 from freqlens.lab.families import fp1d as _fp1d  # noqa: F401  (first: the 1-D lab leads the listings)
 from freqlens.lab.families import classify as _classify  # noqa: F401, E402
 from freqlens.lab.families import image_fit as _image_fit  # noqa: F401, E402
+from freqlens.lab.families import lfp as _lfp  # noqa: F401, E402
 
 __all__ = ["EXPERIMENTS", "FAMILIES", "Experiment", "family_of", "resolve_config", "run_views"]
 

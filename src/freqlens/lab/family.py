@@ -139,6 +139,11 @@ class Family:
         """Parameters of one member's model, known from the config (for up-front size checks), or None."""
         return None
 
+    def prepare(self, cfg):
+        """Settings derived from the config before the run is stored (e.g. a learning rate computed from the
+        model); returns the config to store. Default: ``cfg`` as it is."""
+        return cfg
+
     def check(self, cfg) -> None:
         """Extra up-front checks that need more than the config's own validation (e.g. building the monitors
         of each variant once so that an untrackable target fails before anything is stored)."""

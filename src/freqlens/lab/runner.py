@@ -84,6 +84,7 @@ def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, sweep_id: 
     family = family_of(cfg)
     resolve_device(cfg.device)
     family.check(cfg)
+    cfg = family.prepare(cfg)
     for _, vcfg in cfg.variants():
         check_memory(vcfg)
         n_params = family.n_params(vcfg)

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from freqlens.lab.theory import interpolation_experiment
-from freqlens.lab.theory.figures import (convergence_steps_figure, delta_f_overlay_figure, eigen_fourier_figure,
+from freqlens.report.figures_theory import (convergence_steps_figure, delta_f_overlay_figure, eigen_fourier_figure,
                                          gamma2_figure, interpolation_figure, lfp_times_figure,
                                          width_convergence_figure)
 

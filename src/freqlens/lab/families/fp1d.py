@@ -52,6 +52,14 @@ class Fp1dConfig(TrainConfig):
     max_freq: float = 16.0  # ff-positional: highest frequency, units of k
     omega0: float = 30.0  # siren
     scales: list[float] = field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0, 16.0])  # mscale
+    # two-layer (the linear F-Principle's network h = Σ a relu(w x + b), width hidden[0]): uniform initial ranges
+    w_range: list[float] = field(default_factory=lambda: [-1.0, 1.0])
+    b_range: list[float] = field(default_factory=lambda: [-math.pi, math.pi])
+    a_range: list[float] = field(default_factory=lambda: [-1.0, 1.0])
+    symmetric: bool = True  # two-layer: twin neurons with opposite output weights, so the initial output is 0
+    # --- theory beside measurement ------------------------------------------------------------------------
+    theory: str = "none"  # "ntk": the NTK prediction of ΔF(k, t) and of the convergence steps, beside the measured
+    lr_from_ntk: float = 0.0  # > 0: lr = this fraction of gradient descent's stability limit (n / λ_max of the NTK)
     # --- measurement --------------------------------------------------------------------------------------
     tracked: list[int] = field(default_factory=list)  # empty = the peaks of the target's |DFT|
     max_tracked: int = 8
@@ -135,7 +143,24 @@ class Fp1dConfig(TrainConfig):
         super().validate()
         choice("target", self.target, TARGETS)
         choice("activation", self.activation, (*ACTIVATIONS, "srelu", "s2relu"))
-        choice("model", self.model, COORDINATE_MODELS)
+        choice("model", self.model, (*COORDINATE_MODELS, "two-layer"))
+        choice("theory", self.theory, ("none", "ntk"))
+        if self.model == "two-layer":
+            if len(self.hidden) != 1:
+                raise ConfigError(f"model=two-layer has one hidden layer (its width): hidden={self.hidden}")
+            if self.activation not in ("relu", "tanh"):
+                raise ConfigError(f"model=two-layer takes activation relu or tanh, got {self.activation!r}")
+            for name in ("w_range", "b_range", "a_range"):
+                lo_hi = getattr(self, name)
+                if len(lo_hi) != 2 or not all(math.isfinite(v) for v in lo_hi) or lo_hi[0] > lo_hi[1]:
+                    raise ConfigError(f"{name} must be two finite numbers low,high with low <= high, got {lo_hi}")
+            if self.symmetric and self.hidden[0] % 2:
+                raise ConfigError(f"symmetric=true pairs neurons: the width must be even, got {self.hidden[0]}")
+        if not (0 <= self.lr_from_ntk < 1):
+            raise ConfigError(f"lr_from_ntk must be in [0, 1) (a fraction of the stability limit), got "
+                              f"{self.lr_from_ntk}")
+        if self.lr_from_ntk and self.optimizer != "sgd":
+            raise ConfigError("lr_from_ntk sets gradient descent's step: it needs optimizer=sgd")
         if self.model == "mlp" and self.activation in ("srelu", "s2relu"):
             raise ConfigError(f"activation={self.activation} is MscaleDNN's: use it with model=mscale or mscale-sub")
         choice("init", self.init, INITS)
@@ -282,6 +307,12 @@ class Fp1dFamily(Family):
         """The MLP of the authors' notebooks, or a coordinate network (the grid [-π, π) has period 2π, so σ and
         max_freq are in the units of k)."""
         gen = torch.Generator().manual_seed(seed)
+        if cfg.model == "two-layer":
+            from freqlens.lab.theory import two_layer_net
+
+            return two_layer_net(cfg.hidden[0], activation=cfg.activation, w_range=tuple(cfg.w_range),
+                                 b_range=tuple(cfg.b_range), a_range=tuple(cfg.a_range), symmetric=cfg.symmetric,
+                                 generator=gen, dtype=dtype, device=device)
         if cfg.model == "mlp":
             return mlp(1, cfg.hidden, 1, activation=cfg.activation, init=cfg.init, init_std=cfg.init_std,
                        generator=gen, dtype=dtype, device=device)
@@ -303,12 +334,21 @@ class Fp1dFamily(Family):
     def monitors(self, cfg: Fp1dConfig, problem: Problem) -> list:
         mon = self.monitor(cfg)
         problem.info["freqs"] = mon.freqs
+        extra: list = []
+        if cfg.theory == "ntk":
+            from freqlens.lab.monitors.theory import NtkPredictionMonitor
+
+            if cfg.n_eval not in (0, cfg.n_train):
+                raise ConfigError("theory=ntk predicts ΔF on the training grid: it needs n_eval=0")
+            extra.append(NtkPredictionMonitor(problem, mon.freqs, lr=cfg.lr, threshold=cfg.threshold,
+                                              hold=cfg.hold, eval_every=cfg.eval_every, optimizer=cfg.optimizer,
+                                              momentum=cfg.momentum if cfg.optimizer == "sgd" else 0.0))
         if cfg.score_grid:  # a comparison of models also scores the fit on the measurement grid
             from freqlens.lab.monitors.psnr import PsnrMonitor
 
             target = mon.target
-            return [mon, PsnrMonitor(target, split="grid", source="grid", data_range=float(np.ptp(target)))]
-        return [mon]
+            extra.append(PsnrMonitor(target, split="grid", source="grid", data_range=float(np.ptp(target))))
+        return [mon, *extra]
 
     def check(self, cfg: Fp1dConfig) -> None:
         for _, vcfg in cfg.variants():  # each variant's monitor once: an untrackable target fails up front
@@ -316,11 +356,25 @@ class Fp1dFamily(Family):
                 self.monitor(vcfg)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-            if vcfg.model != "mlp":  # the coordinate network's own checks (activation, sizes), on no memory
+            if vcfg.model not in ("mlp", "two-layer"):  # the coordinate network's own checks, on no memory
                 self.model(vcfg, 0, torch.float32, "meta")
+
+    def prepare(self, cfg: Fp1dConfig) -> Fp1dConfig:
+        """``lr_from_ntk``: the step of gradient descent as a fraction of its stability limit ``n / λ_max`` on the
+        first member's NTK at initialisation; the resolved ``lr`` is stored with the run."""
+        if not cfg.lr_from_ntk:
+            return cfg
+        from freqlens.lab.theory import linearize
+
+        problem = self.build(cfg, cfg.seed, torch.device("cpu"), torch.float64)
+        dyn = linearize(problem.model, problem.x, problem.y, lr=1.0)
+        lr = cfg.lr_from_ntk * problem.x.shape[0] / float(dyn.eigenvalues[0])
+        return dataclasses.replace(cfg, lr=lr, lr_from_ntk=0.0).validate()
 
     def metric_axes(self, cfg: Fp1dConfig) -> dict[str, str]:
         axes = {"loss": "", "count": "counter", "delta_f": "k", "delta_f_mag": "k"}
+        if cfg.theory == "ntk":
+            axes["delta_f_ntk"] = "k"
         return {**axes, "psnr": "split"} if cfg.score_grid or cfg.sweep == "model" else axes
 
     def n_params(self, cfg: Fp1dConfig) -> int:
@@ -334,7 +388,20 @@ class Fp1dFamily(Family):
         if cfg.sweep == "model":
             return model_sweep_views()
         # the 1-D views are those schema v2 froze for runs of freqlens 0.1 (one declaration, not two)
-        return v1_views(cfg.sweep)
+        views = v1_views(cfg.sweep)
+        if cfg.theory == "ntk":
+            views += [
+                {"kind": "theory_overlay", "name": "theory", "metric": "delta_f", "predicted": "delta_f_ntk",
+                 "title": "Measured ΔF (solid) and the NTK prediction for gradient descent at the run's lr (dashed)"
+                          + ("" if cfg.optimizer == "sgd" else f"; the run used {cfg.optimizer}, whose time scale "
+                             "no fixed kernel describes")},
+                {"kind": "theory_steps", "name": "theory_steps", "summary": "convergence_step",
+                 "predicted": "predicted_convergence_step",
+                 "title": "Convergence step per frequency: predicted by the NTK and measured"},
+                {"kind": "ntk_eigen", "name": "ntk_eigen", "file": "theory.npz",
+                 "title": "The NTK's eigenvalues and the Fourier content of its leading eigenvectors"},
+            ]
+        return views
 
     def unit_of(self, cfg: Fp1dConfig) -> str:
         if cfg.sweep == "optimizer":
@@ -419,6 +486,16 @@ for _e in [
          "lr_by_model": ["siren=1e-4"], "freqs": [1, 5], "amps": [1.0, 1.0], "n_train": 60, "n_eval": 1000,
          "hidden": [128, 128, 128], "activation": "relu", "init": "default", "lr": 1e-3, "steps": 2500, "seeds": 2,
          "eval_every": 10},
+    ),
+    Experiment(
+        "theory-ntk", "fp1d",
+        "the NTK's prediction against training: a wide two-layer ReLU network h = Σ a relu(w x + b) (width 4,000, "
+        "w ~ U[−1, 1], b ~ U[−π, π], a ~ U[−1, 1], twin neurons so h₀ = 0) fitted to 0.05·(sin x + sin 3x + sin 5x) "
+        "on 101 points by full-batch gradient descent at half the stability limit: the predicted convergence step "
+        "of each frequency beside the measured one.",
+        {"model": "two-layer", "hidden": [4000], "activation": "relu", "amps": [0.05, 0.05, 0.05],
+         "optimizer": "sgd", "momentum": 0.0, "lr": 1.0, "lr_from_ntk": 0.5, "theory": "ntk", "dtype": "float64",
+         "steps": 25000, "eval_every": 10, "checkpoint_every": 5000},
     ),
     Experiment(
         "fp1d-amp-sweep", "fp1d",

@@ -51,8 +51,9 @@ def two_layer_net(width: int, *, activation: str = "relu", in_dim: int = 1,
             raise ValueError(f"{name} must be a finite (low, high) with low <= high, got {(lo, hi)!r}")
     if symmetric and width % 2:
         raise ValueError(f"symmetric=True needs an even width, got {width}")
-    first = nn.Linear(in_dim, width, dtype=dtype)
-    last = nn.Linear(width, 1, bias=False, dtype=dtype)
+    # built on the meta device and filled below: nn.Linear's own initialisation would draw from the global RNG
+    first = nn.Linear(in_dim, width, dtype=dtype, device="meta").to_empty(device="cpu")
+    last = nn.Linear(width, 1, bias=False, dtype=dtype, device="meta").to_empty(device="cpu")
     m = width // 2 if symmetric else width
     with torch.no_grad():
         for p, (lo, hi) in ((first.weight, w_range), (first.bias, b_range), (last.weight, a_range)):

@@ -87,6 +87,29 @@ class LinearizedDynamics:
             raise ValueError(f"targets have {self.targets.size} values, the residual {self.n}")
         self.rates = 2.0 * self.lr * self.eigenvalues / self.n  # ηλ' per mode
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The decomposition as arrays, so that :meth:`from_state` rebuilds exactly these dynamics."""
+        return {"lr": np.float64(self.lr), "momentum": np.float64(self.momentum), "eigenvalues": self.eigenvalues,
+                "eigenvectors": self.eigenvectors, "residual0": self.residual0,
+                "targets": np.zeros(0) if self.targets is None else self.targets}
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> "LinearizedDynamics":
+        """The dynamics of a :meth:`state_dict` (no new eigen-decomposition: the numbers are the same bits)."""
+        self = cls.__new__(cls)
+        self.lr, self.momentum = float(state["lr"]), float(state["momentum"])
+        self.eigenvalues = np.asarray(state["eigenvalues"], dtype=np.float64)
+        self.eigenvectors = np.asarray(state["eigenvectors"], dtype=np.float64)
+        self.residual0 = np.asarray(state["residual0"], dtype=np.float64)
+        self.n = self.residual0.size
+        if self.eigenvectors.shape != (self.n, self.n) or self.eigenvalues.shape != (self.n,):
+            raise ValueError("the saved linearised dynamics are inconsistent")
+        self.coefficients = self.eigenvectors.T @ self.residual0
+        targets = np.asarray(state["targets"], dtype=np.float64)
+        self.targets = targets if targets.size else None
+        self.rates = 2.0 * self.lr * self.eigenvalues / self.n
+        return self
+
     # -- per-mode factors ------------------------------------------------------------------------------------
     @property
     def stable(self) -> bool:
