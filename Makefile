@@ -16,7 +16,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q "$(TORCH_SPEC)"
-	$(BIN)/pip install -q -e ".[test,nongd]"
+	$(BIN)/pip install -q -e ".[test,nongd,ray]"
 	touch $@
 
 install: $(VENV)/.installed

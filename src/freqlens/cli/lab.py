@@ -34,6 +34,7 @@ def _summary(run) -> str:
 def register(app: typer.Typer) -> None:
     register_bench(app)
     register_theory(app)
+    register_sweep(app)
 
     @app.command("run")
     def run_cmd(
@@ -247,3 +248,50 @@ def _theory_summary(result) -> None:
     for k in sorted(set(measured) | set(predicted)):
         typer.echo(f"{k:<4} {fmt_step(predicted.get(k)):>15s}   {fmt_step(measured.get(k)):>8s}")
     typer.echo(f"report: {result.path / 'report.html'}")
+
+
+def register_sweep(app: typer.Typer) -> None:
+    @app.command("sweep")
+    def sweep_cmd(target: str = typer.Argument(..., help="SWEEP.yaml to run (or complete), or 'status' / 'report'."),
+                  sweep_id: Optional[str] = typer.Argument(None, help="With status or report: the sweep id."),
+                  backend: str = typer.Option("local", "--backend", help="local (process pool), serial, or ray."),
+                  address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: "
+                                                        "a local Ray instance)."),
+                  workers: Optional[int] = typer.Option(None, "--workers", help="Processes of the local pool "
+                                                        "(default: the cores)."),
+                  yes: bool = typer.Option(False, "--yes", help="Allow more than 200 runs."),
+                  runs_dir: Optional[Path] = RunsDir, quiet: bool = Quiet) -> None:
+        """Run a sweep (freqlens sweep SWEEP.yaml), show its progress (freqlens sweep status ID) or write its
+        report (freqlens sweep report ID). Running the same file again completes an interrupted sweep."""
+        if target in ("status", "report"):
+            from freqlens.runs.store import RunStore
+
+            if not sweep_id:
+                raise typer.BadParameter(f"freqlens sweep {target} needs a sweep id", param_hint="SWEEP_ID")
+            store = RunStore(runs_dir, create=False, readonly=target == "status")
+            if target == "status":
+                from freqlens.lab.sweep import sweep_table
+
+                rec, df = sweep_table(store, sweep_id)
+                counts = df["status"].value_counts().to_dict()
+                typer.echo(f"sweep {rec['id']} ({rec['spec']['experiment']}): {len(df)} runs - "
+                           + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+                for r in df.itertuples():
+                    wall = "" if r.wall_time is None or r.wall_time != r.wall_time else f"{r.wall_time:.1f} s"
+                    typer.echo(f"{r.index:4d}  {r.status:12s} {r.run:44s} {wall:>8s}  {r.config} seed={r.seed}")
+                return
+            from freqlens.report.sweep import build_sweep_report, sweep_summary
+            from freqlens.report.views_compare import markdown
+
+            path = build_sweep_report(store, sweep_id)
+            rec, columns, rows, _ = sweep_summary(store, sweep_id)
+            typer.echo(markdown(columns, rows))
+            typer.echo(f"report: {path}")
+            return
+        if sweep_id is not None:
+            raise typer.BadParameter("a sweep file takes no second argument", param_hint="SWEEP_ID")
+        from freqlens.lab.sweep import run_sweep
+
+        sp = run_sweep(target, runs_dir=runs_dir, backend=backend, workers=workers, address=address, yes=yes,
+                       quiet=quiet, say=typer.echo)
+        typer.echo(f"`freqlens sweep status {sp.id}` shows its runs, `freqlens sweep report {sp.id}` draws it")

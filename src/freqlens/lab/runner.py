@@ -78,8 +78,11 @@ def members_of(cfg: TrainConfig) -> list[Member]:
 # Starting and resuming
 # ---------------------------------------------------------------------------------------------------------------
 def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, sweep_id: str | None = None,
-              **overrides) -> tuple[RunStore, str]:
-    """Validate, create and execute a run; return ``(store, run_id)``. Nothing is created for a bad config."""
+              sweep_index: int | None = None, store=None, **overrides) -> tuple[RunStore, str]:
+    """Validate, create and execute a run; return ``(store, run_id)``. Nothing is created for a bad config.
+
+    ``store``: where to record it (default the :class:`RunStore` of ``runs_dir``; a
+    :class:`~freqlens.runs.folder.FolderStore` writes the run folder only)."""
     cfg = resolve_config(experiment, overrides)
     family = family_of(cfg)
     resolve_device(cfg.device)
@@ -93,7 +96,7 @@ def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, sweep_id: 
 
             check_size(vcfg.optimizer, n_params, popsize=int(getattr(vcfg, "popsize", 0)))
     members = members_of(cfg)
-    store = RunStore(runs_dir)
+    store = RunStore(runs_dir) if store is None else store
     run_id, folder = store.new_run_folder(experiment)
     lock = RunLock(folder, run_id).acquire()
     try:
@@ -102,7 +105,7 @@ def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, sweep_id: 
             store.insert_run(run_id, experiment=experiment, family=family.name, config=cfg.to_dict(),
                              members=[{"label": m.label, "seed": m.seed, "overrides": m.overrides} for m in members],
                              unit=family.unit_of(cfg), axes=family.metric_axes(cfg), views=run_views(cfg),
-                             sweep_id=sweep_id)
+                             sweep_id=sweep_id, sweep_index=sweep_index)
         except BaseException:
             lock.release()
             shutil.rmtree(folder, ignore_errors=True)  # nothing indexed: leave no orphan folder
@@ -113,13 +116,14 @@ def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, sweep_id: 
     return store, run_id
 
 
-def resume_run(run: str, *, runs_dir=None, quiet: bool = False, force: bool = False) -> tuple[RunStore, str]:
+def resume_run(run: str, *, runs_dir=None, quiet: bool = False, force: bool = False,
+               store=None) -> tuple[RunStore, str]:
     """Complete an interrupted or killed run from its last checkpoints.
 
     A run another process is training (its lock is held) is refused. ``force`` is accepted for scripts written
     for freqlens 0.1, where liveness was guessed from a process id; the lock makes it unnecessary.
     """
-    store = RunStore(runs_dir, create=False)
+    store = RunStore(runs_dir, create=False) if store is None else store
     run_id = store.resolve(run)
     _refuse_ended(store.get_run(run_id), run_id)
     folder = store.run_dir(run_id)

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, experiment TEXT NOT NULL, family TEXT NOT NULL, config TEXT NOT NULL,
     status TEXT NOT NULL, created REAL NOT NULL, started REAL, finished REAL, wall_time REAL, pid INTEGER,
     message TEXT, version TEXT, unit TEXT NOT NULL DEFAULT 'step', axes TEXT NOT NULL DEFAULT '{}',
-    views TEXT NOT NULL DEFAULT '[]', sweep_id TEXT
+    views TEXT NOT NULL DEFAULT '[]', sweep_id TEXT, sweep_index INTEGER
 );
 CREATE TABLE IF NOT EXISTS members (
     run_id TEXT NOT NULL, member INTEGER NOT NULL, label TEXT NOT NULL, seed INTEGER NOT NULL,

@@ -251,15 +251,16 @@ class RunStore:
 
     def insert_run(self, run_id: str, *, experiment: str, family: str, config: dict[str, Any],
                    members: list[dict[str, Any]], unit: str = "step", axes: dict | None = None,
-                   views: list | None = None, sweep_id: str | None = None, status: str = "running",
-                   created: float | None = None) -> None:
-        """Index rows of a run whose folder exists (status ``running`` by this process, unless told)."""
+                   views: list | None = None, sweep_id: str | None = None, sweep_index: int | None = None,
+                   status: str = "running", created: float | None = None, mirror: bool = True) -> None:
+        """Index rows of a run whose folder exists (status ``running`` by this process, unless told); the run's
+        folder gets the same record (``run.json``, see :mod:`freqlens.runs.folder`) unless ``mirror`` is False."""
         check_run_id(run_id)
         now = time.time() if created is None else created
         stmts = [("INSERT INTO runs (id, experiment, family, config, status, created, started, pid, version, unit, "
-                  "axes, views, sweep_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  "axes, views, sweep_id, sweep_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                   (run_id, experiment, family, json.dumps(config, sort_keys=True), status, now, now, os.getpid(),
-                   __version__, unit, json.dumps(axes or {}), json.dumps(views or []), sweep_id))]
+                   __version__, unit, json.dumps(axes or {}), json.dumps(views or []), sweep_id, sweep_index))]
         for i, m in enumerate(members):
             stmts.append(("INSERT INTO members (run_id, member, label, seed, status, step, wall_time, overrides, "
                           "info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -267,6 +268,15 @@ class RunStore:
                            m.get("wall_time", 0.0), json.dumps(m.get("overrides", {}), sort_keys=True),
                            json.dumps(m.get("info", {}), sort_keys=True))))
         self._write(stmts)
+        if mirror:
+            from freqlens.runs import folder
+
+            folder.write_record(self.run_dir(run_id), {
+                "id": run_id, "experiment": experiment, "family": family, "config": config, "status": status,
+                "created": now, "pid": os.getpid(), "version": __version__, "unit": unit, "axes": axes or {},
+                "views": views or [], "sweep_id": sweep_id, "sweep_index": sweep_index, "message": None,
+                "wall_time": None, "members": [{"label": m["label"], "seed": m["seed"],
+                                                "overrides": m.get("overrides", {})} for m in members]})
 
     def resolve(self, id_or_prefix: str) -> str:
         """The run id that equals ``id_or_prefix`` or is the only one starting with it (matched literally)."""
@@ -301,6 +311,34 @@ class RunStore:
     def run_ids(self) -> list[str]:
         return [r["id"] for r in self._rows("SELECT id FROM runs ORDER BY created")]
 
+    def sweep_runs(self, sweep_id: str) -> list[dict[str, Any]]:
+        """``[{id, sweep_index, status}]`` of the runs a sweep started, by index."""
+        return self._rows("SELECT id, sweep_index, status FROM runs WHERE sweep_id = ? ORDER BY sweep_index, created",
+                          (sweep_id,))
+
+    def get_sweep(self, id_or_prefix: str) -> dict[str, Any]:
+        """A sweep's row (``spec`` decoded), by id or unique prefix (matched literally)."""
+        text = str(id_or_prefix)
+        if not text or not _PREFIX.fullmatch(text):
+            raise StoreError(f"no sweep {text!r} in {self.root}")
+        rows = self._rows("SELECT * FROM sweeps WHERE id = ?", (text,)) or \
+            self._rows("SELECT * FROM sweeps WHERE substr(id, 1, ?) = ?", (len(text), text))
+        if not rows:
+            raise StoreError(f"no sweep {text!r} in {self.root}")
+        if len(rows) > 1:
+            raise StoreError(f"sweep id {text!r} is ambiguous: {', '.join(r['id'] for r in rows[:5])}")
+        rec = rows[0]
+        try:
+            rec["spec"] = json.loads(rec["spec"])
+        except ValueError:
+            raise _damaged(self.index, f"sweep {rec['id']} has an unreadable spec") from None
+        return rec
+
+    def delete_run_rows(self, run_id: str) -> list[tuple[str, tuple]]:
+        """The statements that drop a run's rows (for :func:`freqlens.runs.folder.ingest`, in its transaction)."""
+        return [(f"DELETE FROM {t} WHERE {c} = ?", (run_id,)) for t, c in
+                (("metrics", "run_id"), ("summaries", "run_id"), ("members", "run_id"), ("runs", "id"))]
+
     def list_runs(self):
         """DataFrame of the runs: id, experiment, family, status, created, wall_time, message, sweep_id."""
         import pandas as pd
@@ -317,6 +355,9 @@ class RunStore:
         finished = time.time() if status != "running" else None
         self._write([("UPDATE runs SET status = ?, message = ?, finished = ?, wall_time = COALESCE(?, wall_time), "
                       "pid = COALESCE(?, pid) WHERE id = ?", (status, message, finished, wall_time, pid, run_id))])
+        from freqlens.runs import folder
+
+        folder.update_record(self.run_dir(run_id), status=status, message=message, wall_time=wall_time)
 
     def claim(self, run_id: str, *, allowed: tuple[str, ...] = ("running", "interrupted")) -> dict[str, Any]:
         """Atomically mark a run ``running`` by this process if its status is in ``allowed``; return the row as
@@ -332,6 +373,9 @@ class RunStore:
             self._conn.execute("UPDATE runs SET status = 'running', pid = ?, message = NULL WHERE id = ?",
                                (os.getpid(), run_id))
             self._exec("COMMIT")
+            from freqlens.runs import folder
+
+            folder.update_record(self.run_dir(run_id), status="running", pid=os.getpid(), message=None)
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
