@@ -1,8 +1,8 @@
 """``freqlens rebuild-index``: recreate a lost, emptied or damaged run index from the run folders.
 
-Each member folder holds its durable record (``member.json`` and ``metrics.npz``, written at every checkpoint and
-at the end); folders written by freqlens 0.1 hold ``evals.npz`` instead, from which the 1-D metrics and
-convergence steps are recomputed. A damaged index is never deleted: it is moved aside first.
+A run folder describes itself (``run.json``, and each member's ``member.json`` and ``metrics.npz``, written at every
+checkpoint and at the end) and is copied back as it is (:func:`freqlens.runs.folder.ingest`); folders written by
+freqlens 0.1 hold ``evals.npz`` instead, from which the 1-D metrics and convergence steps are recomputed. A damaged index is never deleted: it is moved aside first.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from freqlens.lab.experiments import family_of, run_views
 from freqlens.lab.monitors.base import convergence_step
 from freqlens.lab.runner import members_of
 from freqlens.runs import files
+from freqlens.runs.folder import RECORD, ingest
 from freqlens.runs.store import INDEX_NAME, RUN_ID, RunStore
 
 
@@ -54,7 +55,10 @@ def rebuild_index(runs_dir=None, *, force: bool = False) -> RebuildReport:
     store = RunStore(root, create=True, rebuilding=True)
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and RUN_ID.fullmatch(p.name)):
         try:
-            _rebuild_run(store, folder)
+            if (folder / RECORD).exists():  # a folder that describes itself
+                ingest(store, folder)
+            else:  # freqlens 0.1's folders: rebuilt with the family's knowledge
+                _rebuild_run(store, folder)
             report.runs.append(folder.name)
         except (StoreError, ValueError, KeyError) as exc:
             report.skipped.append((folder.name, str(exc)))

@@ -290,11 +290,29 @@ def _ingest_strays(store, sweep_id: str) -> None:
             ingest(store, folder)
 
 
+def _check_reachable(address: str, timeout: float = 3.0) -> None:
+    """Refuse quickly an address nothing listens on (Ray itself waits minutes before it gives up)."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"Ray address must be host:port (or ray://host:port), got {address!r}")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start one with "
+                          "`ray start --head`, or leave --address out for a local Ray instance") from None
+
+
 def _ray(address: str | None):
     try:
         import ray
     except ImportError:
         raise ConfigError("--backend ray needs Ray: pip install 'freqlens[ray]' (or pip install ray)") from None
+    if address and address != "auto":
+        _check_reachable(address)
     if not ray.is_initialized():
         try:
             ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
