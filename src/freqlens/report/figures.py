@@ -113,7 +113,7 @@ def heatmap_figure(run, view):
     df = run.wide(view["metric"])
     clip = tuple(view.get("clip", (float(np.nanmin(df.to_numpy())), float(np.nanmax(df.to_numpy())))))
     axis = view.get("axis", "key")
-    marks = _summary_medians(run, view["marks"]) if view.get("marks") else {}
+    marks = summary_medians(run, view["marks"]) if view.get("marks") else {}
     if run.is_sweep:
         rows = list(df.columns)
         labels = [f"{view.get('sweep_name', 'sweep')} {lab} · {view.get('metric_label', view['metric'])} at {axis}={k}"
@@ -142,7 +142,7 @@ def heatmap_figure(run, view):
     return fig
 
 
-def _summary_medians(run, name: str) -> dict:
+def summary_medians(run, name: str) -> dict:
     """``{variant: {key: median over seeds or None}}`` of a per-key step summary."""
     df = run.summaries(name)
     out: dict = {}
@@ -157,7 +157,7 @@ def _summary_medians(run, name: str) -> dict:
 def summary_figure(run, view):
     """A per-key step summary (e.g. the convergence step per frequency): every seed, the median, the spread."""
     df = run.summaries(view["summary"])
-    medians = _summary_medians(run, view["summary"]).get("", {})
+    medians = summary_medians(run, view["summary"]).get("", {})
     axis = view.get("axis", "key")
     fig, ax = plt.subplots(figsize=(7, 4))
     keys = list(dict.fromkeys(sorted(df["key"].unique())))
@@ -328,7 +328,7 @@ def variant_heatmaps_figure(run, view):
     df = run.wide(view["metric"])
     labels = run.labels
     clip = tuple(view.get("clip", (0.1, 1.0)))
-    marks = _summary_medians(run, view["marks"]) if view.get("marks") else {}
+    marks = summary_medians(run, view["marks"]) if view.get("marks") else {}
     axis = view.get("axis", "key")
     ncols = min(len(labels), 4)
     nrows = int(np.ceil(len(labels) / ncols))
@@ -373,7 +373,7 @@ def _variant_unit(run, label: str) -> str:
 def variant_summary_figure(run, view):
     """A per-key step summary for every variant: one group of bars per variant, one bar per key (log scale);
     a missing bar is a key that never converged."""
-    med = _summary_medians(run, view["summary"])
+    med = summary_medians(run, view["summary"])
     labels = run.labels
     keys = sorted({k for d in med.values() for k in d})
     axis = view.get("axis", "key")

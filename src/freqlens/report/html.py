@@ -21,7 +21,7 @@ from freqlens.io import atomic_path
 from freqlens.report.figures import RENDERERS, draw
 from freqlens.report.views_compare import TABLES
 
-_CSS = """
+CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
 color:#222}
 h1{font-size:1.5em} h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
@@ -114,7 +114,7 @@ def build_report(run, out_dir: str | Path | None = None) -> Path:
     wall = run.wall_time
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>freqlens report: {html.escape(run.id)}</title>
-<style>{_CSS}</style></head><body>
+<style>{CSS}</style></head><body>
 <h1>freqlens run <code>{html.escape(run.id)}</code></h1>
 <p class="meta">experiment <b>{html.escape(run.experiment)}</b> · status
 <b class="{'failed' if status == 'failed' else ''}">{html.escape(status)}</b>

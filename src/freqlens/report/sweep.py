@@ -11,7 +11,7 @@ import numpy as np
 
 from freqlens.io import atomic_path
 from freqlens.report.figures import colors, plt
-from freqlens.report.html import _CSS, data_uri, fmt_step, render_png
+from freqlens.report.html import CSS, data_uri, fmt_step, render_png
 from freqlens.report.run import Run
 
 
@@ -101,7 +101,7 @@ def build_sweep_report(store, sweep_id: str) -> Path:
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>freqlens sweep: {html.escape(rec['id'])}</title>
-<style>{_CSS}</style></head><body>
+<style>{CSS}</style></head><body>
 <h1>freqlens sweep <code>{html.escape(rec['id'])}</code></h1>
 <p class="meta">experiment <b>{html.escape(rec['spec']['experiment'])}</b> · {len(rec['spec']['runs'])} planned runs ·
 status <b>{html.escape(rec['status'])}</b> {html.escape(rec.get('message') or '')} · report written

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from freqlens.report.figures import _summary_medians, renderer, snapshot_member
+from freqlens.report.figures import summary_medians, renderer, snapshot_member
 
 
 @renderer("theory_overlay")
@@ -27,8 +27,8 @@ def theory_overlay_view(run, view):
 def theory_steps_view(run, view):
     from freqlens.report.figures_theory import convergence_steps_figure
 
-    measured = _summary_medians(run, view["summary"]).get("", {})
-    predicted = _summary_medians(run, view["predicted"]).get("", {})
+    measured = summary_medians(run, view["summary"]).get("", {})
+    predicted = summary_medians(run, view["predicted"]).get("", {})
     freqs = sorted(set(measured) | set(predicted))
     return convergence_steps_figure(freqs, predicted, measured,
                                     title=f"{run.experiment}: convergence step per frequency")

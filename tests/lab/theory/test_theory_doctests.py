@@ -5,11 +5,19 @@ import importlib
 
 import pytest
 
-MODULES = ["ntk", "infinite", "linearized", "lfp", "fpnorm", "interpolation", "figures"]
+MODULES = [
+    "freqlens.lab.theory.ntk",
+    "freqlens.lab.theory.infinite",
+    "freqlens.lab.theory.linearized",
+    "freqlens.lab.theory.lfp",
+    "freqlens.lab.theory.fpnorm",
+    "freqlens.lab.theory.interpolation",
+    "freqlens.report.figures_theory",
+]
 
 
-@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.rsplit(".", 1)[-1])
 def test_docstring_examples(module):
-    mod = importlib.import_module(f"freqlens.lab.theory.{module}")
+    mod = importlib.import_module(module)
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
