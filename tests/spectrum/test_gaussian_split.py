@@ -140,3 +140,12 @@ def test_memory_request_refused_up_front_with_the_figure():
         next(eng.blocks(np.zeros((100, 400))))
     with pytest.raises(DataError, match="GiB"):
         GaussianSplit(np.zeros((2000, 50)), [1.0], memory_limit=1000)
+
+
+@pytest.mark.parametrize("module", ["freqlens.spectrum.gaussian_split", "freqlens.spectrum.nufft"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
