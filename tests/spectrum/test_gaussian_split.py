@@ -43,6 +43,21 @@ def test_split_equals_dense_float64_definition(data, dtype, tol, blocks):
         assert err < tol, (delta, err)
 
 
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 1e-5)])
+@pytest.mark.parametrize("block", [37, 128, 512])
+def test_symmetric_sums_equal_the_definition(data, dtype, tol, block):
+    x, v = data
+    deltas = [0.05, 0.3, 2.0]
+    eng = GaussianSplit(x, deltas, dtype=dtype)
+    sums, prods = eng.sums(v, block=block)
+    s, p = sums.double().numpy()[..., None], prods.double().numpy()
+    low, high = (v + p) / (1 + s), (v * s - p) / (1 + s)
+    for j, delta in enumerate(deltas):
+        ref_low, ref_high = reference(x, v, delta)
+        np.testing.assert_allclose(low[j], ref_low, rtol=tol)
+        assert np.linalg.norm(high[j] - ref_high) / np.linalg.norm(ref_high) < tol
+
+
 def test_dense_reference_matches_definition(data):
     x, v = data
     low, high = gaussian_split_dense(x, v, [0.1, 1.0])
@@ -136,10 +151,13 @@ def test_bad_inputs_and_values():
 
 def test_memory_request_refused_up_front_with_the_figure():
     eng = GaussianSplit(np.random.default_rng(0).random((100, 5)), [1.0], memory_limit=64 * 2**10)
-    with pytest.raises(DataError, match=r"GiB.*available"):
+    with pytest.raises(DataError, match=r"KiB.*64.0 KiB is available"):
         next(eng.blocks(np.zeros((100, 400))))
-    with pytest.raises(DataError, match="GiB"):
+    with pytest.raises(DataError, match=r"would need 390.6 KiB"):
         GaussianSplit(np.zeros((2000, 50)), [1.0], memory_limit=1000)
+    big = GaussianSplit(np.zeros((10**6, 1)), [1.0] * 1000, memory_limit=2**31)
+    with pytest.raises(DataError, match=r"accumulators 7.45 GiB"):
+        big.sums(np.zeros((10**6, 1)))  # refused before the accumulators are allocated
 
 
 @pytest.mark.parametrize("module", ["freqlens.spectrum.gaussian_split", "freqlens.spectrum.nufft"])

@@ -91,9 +91,17 @@ def refuse_if_too_big(parts: dict[str, float], what: str, device: Any = None,
     if limit is not None and limit < avail:
         avail, where = float(limit), "under the memory limit"
     if need > avail:
-        detail = ", ".join(f"{k} {v / 2**30:.2f} GiB" for k, v in parts.items() if v >= 2**20)
-        raise DataError(f"{what} would need {need / 2**30:.2f} GiB ({detail}) but {avail / 2**30:.2f} GiB is "
+        detail = ", ".join(f"{k} {_fmt_bytes(v)}" for k, v in parts.items() if v >= need / 100)
+        raise DataError(f"{what} would need {_fmt_bytes(need)} ({detail}) but {_fmt_bytes(avail)} is "
                         f"available {where}; use fewer points, fewer deltas or fewer pending records")
+
+
+def _fmt_bytes(b: float) -> str:
+    """``1.50 GiB``, ``12.0 MiB``, ``3.2 KiB``: the unit that makes the figure readable."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if b >= size or unit == "KiB":
+            return f"{b / size:.2f} {unit}" if unit == "GiB" else f"{b / size:.1f} {unit}"
+    return f"{b:.0f} B"
 
 
 def _as_points(x: Any) -> np.ndarray:
@@ -214,18 +222,31 @@ class GaussianSplit:
             if int(val) != val or val < 1:
                 raise ValueError(f"{name} must be a positive integer, got {val!r}")
         self.memory_limit = memory_limit
-        n_in = int(np.asarray(x.shape if hasattr(x, "shape") else np.shape(x))[0])
-        d_in = int(np.prod((x.shape if hasattr(x, "shape") else np.shape(x))[1:], dtype=np.int64))
+        shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+        if len(shape) < 1 or shape[0] < 2:
+            raise ValueError(f"inputs need at least 2 points (first axis), got shape {shape}")
+        n_in, d_in = int(shape[0]), int(np.prod(shape[1:], dtype=np.int64))
         itemsize = torch.empty(0, dtype=self.dtype).element_size()
-        refuse_if_too_big({"points (float64 copy)": 8.0 * n_in * d_in, "points": float(itemsize) * n_in * d_in},
-                          f"filtering {n_in} points of dimension {d_in}", self.device, memory_limit)
-        pts = _as_points(x)
-        self.n, self.d = pts.shape
+        refuse_if_too_big({"points": float(itemsize) * n_in * d_in}, f"filtering {n_in} points of dimension {d_in}",
+                          self.device, memory_limit)
+        raw = np.asarray(to_numpy(x))
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(f"inputs must be a real numeric array, got dtype {raw.dtype}")
+        raw = raw.reshape(n_in, d_in)
+        self.n, self.d = n_in, d_in
         self.block_rows = int(min(block_rows, self.n))
         self.block_cols = int(min(block_cols, self.n))
-        pts = pts - pts.mean(axis=0)
-        self.x = torch.as_tensor(pts, dtype=self.dtype, device=self.device)
-        del pts
+        # centre in float64, a slab at a time (no full float64 copy), then round once to the compute dtype
+        mean = np.zeros(d_in)
+        for r0 in range(0, n_in, 4096):
+            slab = raw[r0:r0 + 4096].astype(np.float64)
+            if not np.all(np.isfinite(slab)):
+                raise ValueError("inputs contain NaN or inf")
+            mean += slab.sum(axis=0)
+        mean /= n_in
+        self.x = torch.empty((n_in, d_in), dtype=self.dtype, device=self.device)
+        for r0 in range(0, n_in, 4096):
+            self.x[r0:r0 + 4096] = torch.as_tensor(raw[r0:r0 + 4096].astype(np.float64) - mean).to(self.dtype)
         self.sq = (self.x * self.x).sum(dim=1)
 
     @property
@@ -315,6 +336,57 @@ class GaussianSplit:
         dist = (self.sq[ridx, None] + self.sq[None, :]).addmm_(xr, self.x.T, alpha=-2.0).clamp_(min=0.0)
         dist[torch.arange(ridx.numel(), device=self.device), ridx] = 0.0
         return dist.double().cpu().numpy()
+
+    def sums_bytes(self, n_columns: int, block: int = 512) -> dict[str, float]:
+        """Bytes a :meth:`sums` pass over ``n_columns`` columns allocates, by buffer."""
+        s = float(self.itemsize)
+        w = int(n_columns) + 1
+        b = min(block, self.n)
+        return {"columns": s * self.n * w, "accumulators": s * len(self.deltas) * self.n * w, "tiles": 2 * s * b * b}
+
+    def sums(self, values: Any, *, block: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+        """All off-diagonal sums at once, using the kernel's symmetry: ``(S', K'v)`` of shapes (m, n), (m, n, W).
+
+        Each tile ``(I, J)`` with ``J > I`` is computed once (distances and exponentials) and used twice,
+        ``A_I += G_IJ v_J`` and ``A_J += G_IJ^T v_I``: half the distance flops and half the exponentials of
+        :meth:`blocks`, for accumulators over every row (``m n W`` numbers) instead of one row block's.
+        """
+        v = self._columns(values)
+        w = v.shape[1]
+        refuse_if_too_big(self.sums_bytes(w, block), f"filtering {w} columns at {len(self.deltas)} deltas",
+                          self.device, self.memory_limit)
+        vv = torch.empty((self.n, w + 1), dtype=self.dtype, device=self.device)
+        vv[:, 0] = 1
+        vv[:, 1:] = v
+        del v
+        m, b, n = len(self.deltas), int(min(block, self.n)), self.n
+        scales = [-1.0 / (2.0 * float(dl)) for dl in self.deltas]
+        floor = _EXP_FLOOR[self.dtype]
+        acc = torch.zeros((m, n, w + 1), dtype=self.dtype, device=self.device)
+        dist = torch.empty((b, b), dtype=self.dtype, device=self.device)
+        kern = torch.empty((b, b), dtype=self.dtype, device=self.device)
+        for r0 in range(0, n, b):
+            r1 = min(r0 + b, n)
+            xr, sqr = self.x[r0:r1], self.sq[r0:r1]
+            for c0 in range(r0, n, b):
+                c1 = min(c0 + b, n)
+                dt, kt = dist[:r1 - r0, :c1 - c0], kern[:r1 - r0, :c1 - c0]
+                torch.add(sqr[:, None], self.sq[None, c0:c1], out=dt)
+                dt.addmm_(xr, self.x[c0:c1].T, alpha=-2.0)
+                dt.clamp_(min=0.0)
+                dmax = float(dt.max())
+                for k, s in enumerate(scales):
+                    torch.mul(dt, s, out=kt)
+                    if dmax * s < floor:
+                        kt.clamp_(min=floor)
+                    kt.exp_()
+                    if c0 == r0:  # the diagonal tile: its own transpose, used once, without G_ii
+                        kt.fill_diagonal_(0.0)
+                        acc[k, r0:r1].addmm_(kt, vv[c0:c1])
+                    else:
+                        acc[k, r0:r1].addmm_(kt, vv[c0:c1])
+                        acc[k, c0:c1].addmm_(kt.T, vv[r0:r1])
+        return acc[:, :, 0], acc[:, :, 1:]
 
     def split(self, values: Any, *, rows: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Low and high parts of ``values`` at every delta (float64 numpy, shape (m, n_rows) or (m, n_rows, W)).

@@ -76,16 +76,30 @@ def test_deferred_previews_and_one_pass_flush(small):
     assert mon.pending_steps == [] and mon.flush() == []
 
 
-def test_flush_in_groups_when_memory_is_short(small, monkeypatch):
+@pytest.mark.parametrize("plan", [("stream", 1), ("sym", 2), ("stream", 3), ("sym", 3)])
+def test_flush_plans_give_the_same_numbers(small, monkeypatch, plan):
+    # symmetric or streamed pass, one or several records per pass: the same exact numbers
     x, labels, logits = small
     mon = FilteringMonitor(x, labels, deltas=DELTAS, mode="deferred")
     for step, z in enumerate(logits):
         mon.record(step, z)
-    monkeypatch.setattr(mon, "_group_size", lambda: 1)   # one record per pass: same numbers
+    monkeypatch.setattr(mon, "_plan", lambda records: plan)
     grouped = mon.flush()
     ref = FilteringMonitor(x, labels, deltas=DELTAS, mode="exact")
     for step, z in enumerate(logits):
-        np.testing.assert_allclose(grouped[step][1]["e_low"], ref.record(step, z)["e_low"], rtol=1e-5)
+        out = ref.record(step, z)
+        np.testing.assert_allclose(grouped[step][1]["e_low"], out["e_low"], rtol=1e-5)
+        np.testing.assert_allclose(grouped[step][1]["e_high"], out["e_high"], rtol=1e-5)
+
+
+def test_plan_prefers_the_symmetric_pass_and_streams_when_memory_is_short(small):
+    x, labels, _ = small
+    mon = FilteringMonitor(x, labels, deltas=DELTAS, mode="deferred")
+    assert mon._plan(10) == ("sym", 10)
+    tight = FilteringMonitor(x, labels, deltas=DELTAS, mode="deferred", memory_limit=40_000, block_rows=16,
+                             block_cols=32)
+    kind, group = tight._plan(10)
+    assert kind == "stream" and 1 <= group < 10
 
 
 def test_state_survives_a_checkpoint_with_pending_records(small):
@@ -178,7 +192,7 @@ def test_bad_input(small):
     mon.record(5, logits[0])
     with pytest.raises(ValueError, match="not after"):
         mon.record(5, logits[0])
-    with pytest.raises(DataError, match=r"GiB.*available"):
+    with pytest.raises(DataError, match=r"59.8 MiB.*1.0 MiB is available"):
         FilteringMonitor(np.zeros((20000, 784), np.float32), np.zeros(20000, int), deltas=[1.0],
                          memory_limit=2**20)
 

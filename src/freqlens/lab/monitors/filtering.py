@@ -48,7 +48,7 @@ import torch
 from freqlens._arrays import to_numpy
 from freqlens._memory import available_memory
 from freqlens.lab.monitors.base import convergence_step
-from freqlens.spectrum.gaussian_split import GaussianSplit, check_deltas, refuse_if_too_big
+from freqlens.spectrum.gaussian_split import GaussianSplit, KernelBlock, check_deltas, refuse_if_too_big
 
 __all__ = ["FilteringMonitor", "auto_deltas", "class_probabilities", "one_hot"]
 
@@ -289,17 +289,20 @@ class FilteringMonitor:
     def flush(self) -> list[tuple[int, dict[str, np.ndarray]]]:
         """Compute the exact ``e_low``/``e_high`` of every pending record; return them by step (empty when none).
 
-        One pass over the kernel serves all pending records (in groups when their columns would not fit in
-        memory): its cost is ``2 n^2 d`` flops and ``m n^2`` exponentials once, plus ``2 m n^2 c`` flops per
-        record."""
+        One pass over the kernel serves all pending records: the symmetric pass
+        (:meth:`~freqlens.spectrum.gaussian_split.GaussianSplit.sums`: ``n^2 d`` flops of distances and
+        ``m n^2 / 2`` exponentials, once) when its accumulators (``4 m n W`` bytes, ``W = c`` per record) fit the
+        memory budget, else the streamed pass (twice the distances and exponentials, ``O(m b W)`` memory); plus
+        ``2 m n^2 c`` flops per record either way. Records are split into several passes only when even that
+        does not fit."""
         if not self._pending:
             return []
         steps = sorted(self._pending)
-        group = self._group_size()
         out: list[tuple[int, dict[str, np.ndarray]]] = []
+        kind, group = self._plan(len(steps))
         for g0 in range(0, len(steps), group):
             chunk = steps[g0:g0 + group]
-            e_low, e_high = self._exact([self._pending[s].astype(np.float64) for s in chunk])
+            e_low, e_high = self._exact([self._pending[s].astype(np.float64) for s in chunk], symmetric=kind == "sym")
             for j, s in enumerate(chunk):
                 i = self.steps.index(s)
                 self._e_low[i], self._e_high[i] = e_low[j], e_high[j]
@@ -390,22 +393,33 @@ class FilteringMonitor:
                 setattr(self, name, saved)
 
     # -- computation ---------------------------------------------------------------------------------------
-    def _group_size(self) -> int:
-        """Records per pass such that the pass fits in memory (a quarter of what is available or allowed)."""
-        budget = float(available_memory())
-        if self.memory_limit is not None:
-            budget = min(budget, float(self.memory_limit))
-        budget /= 4.0
-        c, s = self.n_classes, float(self._engine.itemsize)
-        m, b = len(self.deltas), self._engine.block_rows
-        per_record = self.n * c * (s + 8.0) + m * b * c * (s + 3 * 8.0)  # engine columns + float64 residuals
-        fixed = self.n * c * (s + 8.0) + 3 * s * b * self._engine.block_cols
-        g = int((budget - fixed) // per_record)
-        if g < 1:
-            refuse_if_too_big({"one record's columns": fixed + per_record}, "flushing a filtering record",
-                              None, self.memory_limit)
-            g = 1
-        return g
+    def _budget(self) -> float:
+        """Bytes a pass may allocate: half the available memory, at most ``memory_limit`` (default 6 GiB, which
+        keeps a full-MNIST run under 8 GiB with its pending outputs)."""
+        cap = 6.0 * 2**30 if self.memory_limit is None else float(self.memory_limit)
+        return min(0.5 * float(available_memory()), cap)
+
+    def _plan(self, records: int) -> tuple[str, int]:
+        """``("sym" | "stream", records per pass)``: the symmetric pass when all records fit in at most two
+        passes of it, else the streamed pass in as few passes as memory allows."""
+        budget = self._budget()
+        c, s, m = self.n_classes, float(self._engine.itemsize), len(self.deltas)
+        labels = 0 if np.all(np.isfinite(self.high_norm2)) else c
+        b, bc = self._engine.block_rows, self._engine.block_cols
+        # per record: its columns (engine dtype + float64 residuals); symmetric: + accumulators over all rows
+        per_sym = self.n * c * (s + 8.0) + m * self.n * c * s
+        fixed_sym = self.n * (labels + 1) * (s + 8.0) * (1 + m) + 2 * s * min(512, self.n) ** 2
+        per_stream = self.n * c * (s + 8.0) + m * b * c * (s + 3 * 8.0)
+        fixed_stream = self.n * (labels + 1) * (s + 8.0) + 3 * s * b * bc
+        g_sym = int((budget - fixed_sym) // per_sym)
+        if g_sym >= 1 and -(-records // g_sym) <= 2:
+            return "sym", min(g_sym, records) if g_sym < records else records
+        g_stream = int((budget - fixed_stream) // per_stream)
+        if g_stream < 1:
+            refuse_if_too_big({"one record's columns": fixed_stream + per_stream}, "flushing a filtering record",
+                              None, budget)
+            g_stream = 1
+        return "stream", min(g_stream, records)
 
     def _label_stats(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``||y_low||^2`` and ``||y_high||^2`` per delta over ``rows`` (all rows: also stored)."""
@@ -432,10 +446,12 @@ class FilteringMonitor:
         r = np.concatenate([self.y - h for h in hs], axis=1)
         return torch.as_tensor(r, device=self._engine.device)
 
-    def _exact(self, hs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def _exact(self, hs: list[np.ndarray], symmetric: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Exact ``e_low``, ``e_high`` (shape (len(hs), m)) of the given probabilities, in one pass; the label
         columns ride along when their statistics are not known yet."""
         c, m, g = self.n_classes, len(self.deltas), len(hs)
+        if symmetric is None:
+            symmetric = self._plan(g)[0] == "sym"
         with_labels = not np.all(np.isfinite(self.high_norm2))
         cols = self._residual_columns(hs)
         if with_labels:
@@ -445,7 +461,7 @@ class FilteringMonitor:
         rl2 = torch.zeros((m, g), dtype=torch.float64, device=dev)
         rh2 = torch.zeros((m, g), dtype=torch.float64, device=dev)
         lo2, hi2, hi4 = (torch.zeros(m, dtype=torch.float64, device=dev) for _ in range(3))
-        for blk in self._engine.blocks(cols):
+        for blk in (self._symmetric_blocks(cols) if symmetric else self._engine.blocks(cols)):
             low, high = _split_block(cols[blk.rows], blk)
             if with_labels:
                 lo2 += (low[:, :, :c] ** 2).sum(dim=(1, 2))
@@ -464,6 +480,14 @@ class FilteringMonitor:
             e_low = np.sqrt(rl2.cpu().numpy() / self.low_norm2[:, None]).T
             e_high = np.sqrt(rh2.cpu().numpy() / self.high_norm2[:, None]).T
         return e_low, e_high
+
+    def _symmetric_blocks(self, cols: torch.Tensor):
+        """The symmetric pass's sums, handed out in row blocks like :meth:`GaussianSplit.blocks`."""
+        sums, prods = self._engine.sums(cols)
+        b = self._engine.block_rows
+        for r0 in range(0, self.n, b):
+            rows = torch.arange(r0, min(r0 + b, self.n), device=cols.device)
+            yield KernelBlock(rows=rows, sums=sums[:, r0:r0 + b], products=prods[:, r0:r0 + b])
 
     def _preview(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``e_low``/``e_high`` restricted to the preview rows (exact kernel sums over all points)."""
