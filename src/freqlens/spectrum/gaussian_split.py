@@ -28,8 +28,15 @@ How the exact computation is organised (and why it is accurate in float32)
 - **One distance tile, every delta, every column.** For a tile of ``b_r`` rows by ``b_c`` columns the squared
   distances cost one GEMM (``2 b_r b_c d`` flops); each ``delta`` then costs one scaled ``exp`` of the tile (the
   tile stays in cache) and one GEMM with all the columns ``v`` at once (``2 b_r b_c W`` flops for ``W`` columns).
-  A row block is complete after its sweep over the columns and is handed to the caller, who reduces it (norms)
-  and drops it: memory is ``O(n d + n W + m b_r W)``, never ``O(n^2)``.
+- **Two ways through the kernel.** :meth:`GaussianSplit.sums` uses the symmetry ``G_ij = G_ji``: each tile above
+  the diagonal is computed once and applied twice (``A_I += G_IJ v_J``, ``A_J += G_IJ^T v_I``), so a pass costs
+  ``n^2 d`` flops of distances and ``m n^2 / 2`` exponentials, with accumulators for every row (``m n W``
+  numbers). :meth:`GaussianSplit.blocks` streams instead: a row block is complete after its sweep over the
+  columns and is handed to the caller, who reduces it (norms) and drops it -- twice the distances and
+  exponentials, memory ``O(n d + n W + m b_r W)``. Neither ever holds ``O(n^2)`` numbers.
+- **Underflow.** ``exp`` of a very negative float takes libm's slow subnormal path (~50x slower, measured): below
+  the dtype's smallest normal number (``e^-87`` in float32, ``e^-708`` in float64) a kernel value is counted as
+  that number, an absolute error under ``n e^-87 ~ 1e-33`` on sums whose diagonal term is 1.
 
 Examples
 --------
@@ -261,7 +268,7 @@ class GaussianSplit:
         return {"points": s * self.n * self.d, "columns": s * self.n * w,
                 "accumulators": s * len(self.deltas) * b * w, "tiles": 3 * s * b * self.block_cols}
 
-    def blocks(self, values: Any, *, rows: Any = None) -> Iterator[KernelBlock]:
+    def blocks(self, values: Any, *, rows: Any = None, distances: torch.Tensor | None = None) -> Iterator[KernelBlock]:
         """Yield the off-diagonal sums of every row block (or of the given ``rows``), in order.
 
         Parameters
@@ -270,6 +277,8 @@ class GaussianSplit:
             Columns to filter (cast to ``dtype`` on the device; a tensor already there is used as is).
         rows : array_like of int, optional
             Row indices to compute (default: all ``n`` rows, in blocks of ``block_rows``).
+        distances : Tensor, shape (len(rows), n), optional
+            The rows' :meth:`row_distances`, kept from an earlier call: the distance GEMM is skipped.
 
         Yields
         ------
@@ -283,6 +292,8 @@ class GaussianSplit:
                    else torch.as_tensor(np.asarray(to_numpy(rows), dtype=np.int64), device=self.device))
         if row_idx.ndim != 1 or (row_idx.numel() and (int(row_idx.min()) < 0 or int(row_idx.max()) >= self.n)):
             raise ValueError(f"rows must be a 1-D array of indices in [0, {self.n}), got {rows!r}")
+        if distances is not None and tuple(distances.shape) != (row_idx.numel(), self.n):
+            raise ValueError(f"distances must have shape ({row_idx.numel()}, {self.n}), got {tuple(distances.shape)}")
         parts = self.bytes_needed(w, row_idx.numel())
         parts.pop("points")
         refuse_if_too_big(parts, f"filtering {w} columns at {len(self.deltas)} deltas", self.device,
@@ -306,11 +317,15 @@ class GaussianSplit:
             a.zero_()
             for c0 in range(0, self.n, bc):
                 c1 = min(c0 + bc, self.n)
-                dt, kt = dist[:b, :c1 - c0], kern[:b, :c1 - c0]
-                # squared distances: |x_r|^2 + |x_c|^2 - 2 x_r.x_c (one GEMM), clamped at 0 against rounding
-                torch.add(sqr[:, None], self.sq[None, c0:c1], out=dt)
-                dt.addmm_(xr, self.x[c0:c1].T, alpha=-2.0)
-                dt.clamp_(min=0.0)
+                kt = kern[:b, :c1 - c0]
+                if distances is not None:
+                    dt = distances[r0:r0 + b, c0:c1]
+                else:
+                    dt = dist[:b, :c1 - c0]
+                    # squared distances: |x_r|^2 + |x_c|^2 - 2 x_r.x_c (one GEMM), clamped at 0 against rounding
+                    torch.add(sqr[:, None], self.sq[None, c0:c1], out=dt)
+                    dt.addmm_(xr, self.x[c0:c1].T, alpha=-2.0)
+                    dt.clamp_(min=0.0)
                 diag = ((ridx >= c0) & (ridx < c1)).nonzero().squeeze(1)
                 diag_cols = ridx[diag] - c0
                 dmax = float(dt.max())
@@ -326,16 +341,26 @@ class GaussianSplit:
                     a[k].addmm_(kt, vv[c0:c1])
             yield KernelBlock(rows=ridx, sums=a[:, :, 0], products=a[:, :, 1:])
 
-    def sq_distances(self, rows: Any) -> np.ndarray:
-        """Squared distances from the given rows to every point, float64 numpy, shape ``(len(rows), n)``
-        (the row's distance to itself is 0). Used to choose scales from the data."""
-        ridx = torch.as_tensor(np.asarray(to_numpy(rows), dtype=np.int64).reshape(-1), device=self.device)
-        refuse_if_too_big({"distances": 8.0 * ridx.numel() * self.n}, f"distances of {ridx.numel()} rows",
-                          self.device, self.memory_limit)
-        xr = self.x[ridx]
-        dist = (self.sq[ridx, None] + self.sq[None, :]).addmm_(xr, self.x.T, alpha=-2.0).clamp_(min=0.0)
+    def row_distances(self, rows: Any) -> torch.Tensor:
+        """Squared distances from the given rows to every point: a ``(len(rows), n)`` tensor in the compute dtype
+        on the device (a row's distance to itself is 0). Keep it to evaluate those rows again cheaply
+        (``blocks(values, rows=rows, distances=...)``)."""
+        ridx = self._rows(rows)
+        refuse_if_too_big({"distances": float(self.itemsize) * ridx.numel() * self.n},
+                          f"distances of {ridx.numel()} rows", self.device, self.memory_limit)
+        dist = (self.sq[ridx, None] + self.sq[None, :]).addmm_(self.x[ridx], self.x.T, alpha=-2.0).clamp_(min=0.0)
         dist[torch.arange(ridx.numel(), device=self.device), ridx] = 0.0
-        return dist.double().cpu().numpy()
+        return dist
+
+    def sq_distances(self, rows: Any) -> np.ndarray:
+        """:meth:`row_distances` as float64 numpy (used to choose scales from the data)."""
+        return self.row_distances(rows).double().cpu().numpy()
+
+    def _rows(self, rows: Any) -> torch.Tensor:
+        ridx = torch.as_tensor(np.asarray(to_numpy(rows), dtype=np.int64).reshape(-1), device=self.device)
+        if ridx.numel() and (int(ridx.min()) < 0 or int(ridx.max()) >= self.n):
+            raise ValueError(f"rows must be indices in [0, {self.n}), got {rows!r}")
+        return ridx
 
     def sums_bytes(self, n_columns: int, block: int = 512) -> dict[str, float]:
         """Bytes a :meth:`sums` pass over ``n_columns`` columns allocates, by buffer."""

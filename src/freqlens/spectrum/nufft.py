@@ -84,21 +84,31 @@ def principal_direction(x: Any) -> np.ndarray:
     arr = np.asarray(to_numpy(x))
     if arr.ndim < 2 or arr.shape[0] < 2:
         raise ValueError(f"inputs must have shape (n, d, ...) with n >= 2, got {arr.shape}")
-    arr = arr.reshape(arr.shape[0], -1).astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("inputs contain NaN or inf")
+    arr = arr.reshape(arr.shape[0], -1)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"inputs must be a real numeric array, got dtype {arr.dtype}")
     n, d = arr.shape
-    mean = arr.mean(axis=0)
+    slabs = range(0, n, 4096)  # float64 a slab at a time: no full float64 copy of the inputs
+    mean = np.zeros(d)
+    for r0 in slabs:
+        slab = arr[r0:r0 + 4096].astype(np.float64)
+        if not np.all(np.isfinite(slab)):
+            raise ValueError("inputs contain NaN or inf")
+        mean += slab.sum(axis=0)
+    mean /= n
     if d <= 4096:
-        xc = arr - mean
-        cov = xc.T @ xc / n
-        _, vec = scipy.linalg.eigh(cov, subset_by_index=[d - 1, d - 1])
+        cov = np.zeros((d, d))
+        for r0 in slabs:
+            xc = arr[r0:r0 + 4096].astype(np.float64) - mean
+            cov += xc.T @ xc
+        _, vec = scipy.linalg.eigh(cov / n, subset_by_index=[d - 1, d - 1])
         p = vec[:, 0]
     else:
         from scipy.sparse.linalg import LinearOperator, svds
 
-        op = LinearOperator((n, d), matvec=lambda w: arr @ w.ravel() - mean @ w.ravel(),
-                            rmatvec=lambda u: arr.T @ u.ravel() - mean * u.sum(), dtype=np.float64)
+        a64 = arr.astype(np.float64, copy=False)
+        op = LinearOperator((n, d), matvec=lambda w: a64 @ w.ravel() - mean @ w.ravel(),
+                            rmatvec=lambda u: a64.T @ u.ravel() - mean * u.sum(), dtype=np.float64)
         _, _, vt = svds(op, k=1, random_state=0)
         p = vt[0]
     p = p / np.linalg.norm(p)

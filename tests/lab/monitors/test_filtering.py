@@ -67,6 +67,11 @@ def test_deferred_previews_and_one_pass_flush(small):
         np.testing.assert_allclose(prev["e_low_preview"], ref_low, rtol=1e-4)
         np.testing.assert_allclose(prev["e_high_preview"], ref_high, rtol=1e-4)
     assert mon.pending_steps == [0, 10, 20] and np.all(np.isnan(mon.e_low))
+    # without the cached distance strip (memory too tight for it) the previews are the same
+    lean = FilteringMonitor(x, labels, deltas=DELTAS, mode="deferred", preview_rows=50, seed=3,
+                            memory_limit=150_000, block_rows=16, block_cols=32)
+    assert mon._preview_dist is not None and lean._preview_dist is None
+    np.testing.assert_allclose(lean.record(20, logits[2])["e_low_preview"], prev["e_low_preview"], rtol=1e-5)
     done = mon.flush()
     assert [s for s, _ in done] == [0, 10, 20]
     for i, (_, metrics) in enumerate(done):

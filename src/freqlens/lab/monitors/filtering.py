@@ -13,11 +13,12 @@ The split is exact (every pair of points, :mod:`freqlens.spectrum.gaussian_split
 classes): microseconds for digits, a minute per record for full MNIST if done naively. So the monitor has two modes:
 
 - ``"exact"``: ``record`` computes ``e_low``/``e_high`` on the spot (small ``n``);
-- ``"deferred"``: ``record`` keeps the outputs and returns a **preview** -- the same ratios restricted to a fixed
-  random sample of ``preview_rows`` points (the kernel sums themselves stay exact over all ``n`` points): metrics
-  ``e_low_preview`` / ``e_high_preview``; :meth:`FilteringMonitor.flush` then computes the exact metrics of every
-  pending record in **one pass** over the kernel (distances and exponentials once for all records and deltas,
-  one GEMM per tile and delta with every record's columns at once).
+- ``"deferred"``: ``record`` keeps the outputs (``4 n c`` bytes a record, also in ``state_dict``) and returns a
+  **preview** -- the same ratios restricted to a fixed random sample of ``preview_rows`` points (their kernel sums
+  stay exact over all ``n`` points; their distances are computed once and kept): metrics ``e_low_preview`` /
+  ``e_high_preview``; :meth:`FilteringMonitor.flush` then computes the exact metrics of every pending record in
+  **one pass** over the kernel (distances and exponentials once for all records and deltas, using the kernel's
+  symmetry; one GEMM per tile and delta with every record's columns at once).
 - ``"auto"`` (default) picks ``"exact"`` when one pass costs under ~2e10 flop-equivalents, else ``"deferred"``.
 
 Ill-conditioning of ``e_high``: for small ``delta`` in high dimension the kernel is nearly the identity and
@@ -231,6 +232,12 @@ class FilteringMonitor:
         self.high_support = np.full(m, np.nan)
         lo, hi = self._label_stats(rows=self.preview_rows)
         self.preview_low_norm2, self.preview_high_norm2 = lo, hi
+        # the preview rows' distances are kept (preview_rows x n numbers) when they fit a quarter of the budget:
+        # a preview then costs m exponentials of that strip and a thin GEMM, no distance GEMM
+        self._preview_dist = None
+        if self.mode == "deferred" and (len(self.preview_rows) * self.n * self._engine.itemsize
+                                        <= self._budget() / 4):
+            self._preview_dist = self._engine.row_distances(self.preview_rows)
         if self.mode == "exact":
             self._label_stats()
         # records: one row per recorded step; exact values are NaN while pending
@@ -494,7 +501,7 @@ class FilteringMonitor:
         cols = self._residual_columns([h])
         m = len(self.deltas)
         rl2, rh2 = np.zeros(m), np.zeros(m)
-        for blk in self._engine.blocks(cols, rows=self.preview_rows):
+        for blk in self._engine.blocks(cols, rows=self.preview_rows, distances=self._preview_dist):
             low, high = _split_block(cols[blk.rows], blk)
             rl2 += (low ** 2).sum(dim=(1, 2)).cpu().numpy()
             rh2 += (high ** 2).sum(dim=(1, 2)).cpu().numpy()

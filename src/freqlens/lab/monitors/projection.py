@@ -143,20 +143,22 @@ class ProjectionMonitor:
         if len(shape) < 2:
             raise ValueError(f"inputs must have shape (n, d, ...), got {shape}")
         n, d = int(shape[0]), int(np.prod(shape[1:], dtype=np.int64))
-        refuse_if_too_big({"inputs (float64)": 8.0 * n * d}, f"projecting {n} inputs of dimension {d}")
-        x = np.asarray(to_numpy(inputs)).reshape(n, -1).astype(np.float64, copy=False)
-        if not np.all(np.isfinite(x)):
-            raise ValueError("inputs contain NaN or inf")
+        refuse_if_too_big({"covariance": 8.0 * min(d, 4096) ** 2, "float64 slab": 8.0 * 4096 * d},
+                          f"projecting {n} inputs of dimension {d}")
+        x = np.asarray(to_numpy(inputs)).reshape(n, -1)
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"inputs must be a real numeric array, got dtype {x.dtype}")
         if direction is None:
-            p = principal_direction(x)
+            p = principal_direction(x)  # checks finiteness
         else:
             p = np.asarray(to_numpy(direction), dtype=np.float64).reshape(-1)
             if p.size != d or not np.all(np.isfinite(p)) or not np.linalg.norm(p) > 0:
                 raise ValueError(f"direction must be a finite non-zero vector of {d} numbers, got shape {p.shape}")
             p = p / np.linalg.norm(p)
         self.direction = p
-        self.v = x @ p
-        del x
+        self.v = np.concatenate([x[r0:r0 + 4096].astype(np.float64) @ p for r0 in range(0, n, 4096)])
+        if not np.all(np.isfinite(self.v)):
+            raise ValueError("inputs contain NaN or inf")
         self.n = n
         self.y = one_hot(labels, n, n_classes)
         self.n_classes = self.y.shape[1]
