@@ -101,3 +101,14 @@ def test_bad_input():
     plan = NudftPlan(np.zeros(3), [0.0, 1.0], method="direct")
     with pytest.raises(ValueError, match="3 rows"):
         plan(np.zeros(5))
+
+
+def test_direct_plan_without_a_kept_phase_matrix(monkeypatch):
+    import freqlens.spectrum.nufft as nf
+
+    monkeypatch.setattr(nf, "_PHASE_KEEP_BYTES", 1000)
+    rng = np.random.default_rng(5)
+    v, y = rng.normal(size=200), rng.random((200, 2))
+    plan = NudftPlan(v, np.arange(30) * 0.1, n_columns=2, method="direct")
+    assert plan._cos is None
+    np.testing.assert_allclose(plan(y), nudft(v, y, np.arange(30) * 0.1), atol=1e-13)

@@ -43,14 +43,17 @@ __all__ = ["NudftPlan", "choose_method", "finufft_available", "nudft_direct", "p
            "uniform_step"]
 
 _METHODS = ("auto", "direct", "finufft")
-# Cost model of one call (c columns, n points, K frequencies), from benchmarks/bench_nudft.py on this project's
-# 2-core Xeon (torch 2.13, finufft 2.5.1 single-threaded, eps 1e-9); see choose_method.
-_DIRECT_FLOPS = 5e10          # float64 GEMM rate of the direct sum (8 n K c flops a call)
+# Cost model of one call (c columns, n points, K frequencies), fitted to benchmarks/bench_nudft.py on this
+# project's 2-core Xeon (torch 2.13 and finufft 2.5.1, one thread each, eps 1e-9; shared machine, load ~8):
+# direct 0.2 ms (n=1797, K=64) to 1.2 s (n=60000, K=4096) ~ 8 n K c / 1.6e10; finufft 0.5 ms (n=1797) to 56 ms
+# (n=60000) nearly independent of K ~ 5e-8 n c + 3e-4. See choose_method.
+_DIRECT_FLOPS = 1.6e10        # float64 flop rate of the direct sum (8 n K c flops a call)
 _DIRECT_CALL = 1e-4           # s of overhead per direct call
 _PHASE_RATE = 5e7             # phase-matrix entries built per second (setup of "direct")
 _NUFFT_PER_POINT = 5e-8       # s per (point x column), finufft type 1/3, one thread
-_NUFFT_CALL = 2e-4            # s of overhead per finufft call
-_PHASE_CACHE_BYTES = 64 * 2**20  # above this the phase matrix is not worth its memory
+_NUFFT_CALL = 3e-4            # s of overhead per finufft call
+_PHASE_CACHE_BYTES = 64 * 2**20  # above this the phase matrix is not worth its memory (choose finufft)
+_PHASE_KEEP_BYTES = 1 * 2**30    # above this "direct" does not keep it at all (chunked sums at every call)
 
 
 def finufft_available() -> bool:
@@ -218,8 +221,8 @@ class NudftPlan:
     n_columns : int
         Columns of the value arrays the plan will see (e.g. the number of classes).
     method : {"auto", "direct", "finufft"}
-        ``"direct"``: a phase matrix ``exp(-2 pi i k v)`` built once in float64 (``16 n K`` bytes) and one GEMM per
-        call; ``"finufft"``: finufft's type-1 plan (uniform grid from 0) or type-3 plan (any frequencies);
+        ``"direct"``: a phase matrix ``exp(-2 pi i k v)`` built once in float64 (``16 n K`` bytes; not kept above
+        1 GiB, then :func:`nudft_direct` at every call) and one GEMM per call; ``"finufft"``: finufft's type-1 plan (uniform grid from 0) or type-3 plan (any frequencies);
         ``"auto"``: :func:`choose_method`.
     eps : float
         finufft's requested relative accuracy (ignored by ``"direct"``, which is exact to float64 rounding).
@@ -257,7 +260,9 @@ class NudftPlan:
         self._dk = uniform_step(self.freqs)
         self._plan = None
         self._cos = self._sin = None
-        if method == "direct":
+        if method == "direct" and 16.0 * self.n * self.n_freqs > _PHASE_KEEP_BYTES:
+            self._cos = None  # too large to keep: the chunked direct sum at every call
+        elif method == "direct":
             refuse_if_too_big({"phase matrix": 16.0 * self.n * self.n_freqs},
                               f"a phase matrix of {self.n_freqs} frequencies x {self.n} points", self.device)
             ph = np.outer(self.freqs, self.v)
@@ -273,7 +278,9 @@ class NudftPlan:
         if y.shape[0] != self.n:
             raise ValueError(f"values must have {self.n} rows (one per point), got shape {tuple(y.shape)}")
         one_d = y.ndim == 1
-        if self.method == "direct":
+        if self.method == "direct" and self._cos is None:
+            out = nudft_direct(self.v, np.asarray(to_numpy(y)).reshape(self.n, -1), self.freqs)
+        elif self.method == "direct":
             yt = torch.as_tensor(y, device=self.device)
             if yt.is_complex():
                 yt = yt.to(torch.complex128).reshape(self.n, -1)
