@@ -160,7 +160,8 @@ def test_memory_request_refused_up_front_with_the_figure():
         big.sums(np.zeros((10**6, 1)))  # refused before the accumulators are allocated
 
 
-@pytest.mark.parametrize("module", ["freqlens.spectrum.gaussian_split", "freqlens.spectrum.nufft"])
+@pytest.mark.parametrize("module", ["freqlens.spectrum.gaussian_split", "freqlens.spectrum.gaussian_reference",
+                                    "freqlens.spectrum.nufft"])
 def test_docstring_examples(module):
     import doctest
     import importlib

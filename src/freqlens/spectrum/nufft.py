@@ -222,8 +222,8 @@ class NudftPlan:
         Columns of the value arrays the plan will see (e.g. the number of classes).
     method : {"auto", "direct", "finufft"}
         ``"direct"``: a phase matrix ``exp(-2 pi i k v)`` built once in float64 (``16 n K`` bytes; not kept above
-        1 GiB, then :func:`nudft_direct` at every call) and one GEMM per call; ``"finufft"``: finufft's type-1 plan (uniform grid from 0) or type-3 plan (any frequencies);
-        ``"auto"``: :func:`choose_method`.
+        1 GiB, then :func:`nudft_direct` at every call) and one GEMM per call; ``"finufft"``: finufft's type-1
+        plan (uniform grid from 0) or type-3 plan (any frequencies); ``"auto"``: :func:`choose_method`.
     eps : float
         finufft's requested relative accuracy (ignored by ``"direct"``, which is exact to float64 rounding).
     device : str or torch.device

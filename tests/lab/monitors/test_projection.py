@@ -163,7 +163,8 @@ def test_digits_low_frequencies_converge_first(digits, trainer, kind):
     assert rho > 0.8, (steps, rho)
 
 
-@pytest.mark.parametrize("module", ["freqlens.lab.monitors.projection", "freqlens.lab.monitors.filtering"])
+@pytest.mark.parametrize("module", ["freqlens.lab.monitors.projection", "freqlens.lab.monitors.filtering",
+                                    "freqlens.lab.monitors.classes"])
 def test_docstring_examples(module):
     import doctest
     import importlib

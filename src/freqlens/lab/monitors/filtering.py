@@ -46,69 +46,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from freqlens._arrays import to_numpy
 from freqlens._memory import available_memory
 from freqlens.lab.monitors.base import convergence_step
+from freqlens.lab.monitors.classes import OUTPUT_KINDS, class_probabilities, one_hot
 from freqlens.spectrum.gaussian_split import GaussianSplit, KernelBlock, check_deltas, refuse_if_too_big
 
-__all__ = ["FilteringMonitor", "auto_deltas", "class_probabilities", "one_hot"]
+__all__ = ["FilteringMonitor", "auto_deltas"]
 
 _MODES = ("auto", "exact", "deferred")
-_OUTPUTS = ("logits", "probabilities")
 _EXACT_BUDGET = 2e10  # flop-equivalents of one pass under which "auto" computes at record time
 _EXP_COST = 30.0      # an exponential costs about as much time as this many GEMM flops (measured here)
-
-
-def one_hot(labels: Any, n: int, n_classes: int | None = None) -> np.ndarray:
-    """Labels as an ``(n, c)`` float64 array: integer class indices are one-hot encoded, 2-D arrays are kept.
-
-    >>> one_hot([0, 2], 2)
-    array([[1., 0., 0.],
-           [0., 0., 1.]])
-    """
-    lab = np.asarray(to_numpy(labels))
-    if lab.shape[0] != n:
-        raise ValueError(f"labels must have one row per input ({n}), got shape {lab.shape}")
-    if lab.ndim == 1 or (lab.ndim == 2 and lab.shape[1] == 1 and lab.dtype.kind in "biu"):
-        if lab.dtype.kind not in "biu" and not np.all(lab == np.round(lab)):
-            raise ValueError("labels must be integer class indices (n,) or one-hot rows (n, c)")
-        idx = lab.reshape(-1).astype(np.int64)
-        if idx.min() < 0:
-            raise ValueError(f"class indices must be >= 0, got {idx.min()}")
-        c = int(idx.max()) + 1 if n_classes is None else int(n_classes)
-        if idx.max() >= c:
-            raise ValueError(f"class index {idx.max()} is out of range for n_classes = {c}")
-        out = np.zeros((n, c))
-        out[np.arange(n), idx] = 1.0
-        return out
-    if lab.ndim != 2 or lab.dtype.kind not in "biuf":
-        raise ValueError(f"labels must be integer class indices (n,) or one-hot rows (n, c), got {lab.shape}")
-    if n_classes is not None and lab.shape[1] != n_classes:
-        raise ValueError(f"labels have {lab.shape[1]} columns but n_classes = {n_classes}")
-    out = lab.astype(np.float64)
-    if not np.all(np.isfinite(out)):
-        raise ValueError("labels contain NaN or inf")
-    return out
-
-
-def class_probabilities(outputs: Any, n: int, n_classes: int, kind: str) -> np.ndarray:
-    """The model's outputs as ``(n, c)`` float64 probabilities: softmax of logits, or probabilities as given.
-
-    Raises ``ValueError`` on a wrong shape or a non-finite value (a diverged model)."""
-    if kind not in _OUTPUTS:
-        raise ValueError(f"outputs must be one of {_OUTPUTS}, got {kind!r}")
-    t = outputs.detach() if isinstance(outputs, torch.Tensor) else torch.as_tensor(np.asarray(outputs))
-    t = t.to(device="cpu", dtype=torch.float64)
-    if t.ndim == 1 and n_classes == 1:
-        t = t[:, None]
-    if tuple(t.shape) != (n, n_classes):
-        raise ValueError(f"outputs must have shape ({n}, {n_classes}) (one row per input, one column per class), "
-                         f"got {tuple(t.shape)}")
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError("outputs contain NaN or inf (has training diverged?)")
-    if kind == "logits":
-        t = torch.softmax(t, dim=1)
-    return t.numpy()
 
 
 def auto_deltas(engine: GaussianSplit, rows: np.ndarray, count: int = 6) -> np.ndarray:
@@ -183,8 +130,8 @@ class FilteringMonitor:
                  seed: int = 0, memory_limit: float | None = None, block_rows: int = 256, block_cols: int = 2048):
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-        if outputs not in _OUTPUTS:
-            raise ValueError(f"outputs must be one of {_OUTPUTS}, got {outputs!r}")
+        if outputs not in OUTPUT_KINDS:
+            raise ValueError(f"outputs must be one of {OUTPUT_KINDS}, got {outputs!r}")
         if not (threshold > 0 and int(hold) == hold and hold >= 1):
             raise ValueError(f"threshold must be > 0 and hold a positive integer, got {threshold!r}, {hold!r}")
         if not 0 <= min_high_fraction < 1:
@@ -230,8 +177,9 @@ class FilteringMonitor:
         self.low_norm2 = np.full(m, np.nan)
         self.high_norm2 = np.full(m, np.nan)
         self.high_support = np.full(m, np.nan)
-        lo, hi = self._label_stats(rows=self.preview_rows)
-        self.preview_low_norm2, self.preview_high_norm2 = lo, hi
+        self.preview_low_norm2 = self.preview_high_norm2 = np.full(m, np.nan)
+        if self.mode == "deferred":
+            self.preview_low_norm2, self.preview_high_norm2 = self._label_stats(rows=self.preview_rows)
         # the preview rows' distances are kept (preview_rows x n numbers) when they fit a quarter of the budget:
         # a preview then costs m exponentials of that strip and a thin GEMM, no distance GEMM
         self._preview_dist = None

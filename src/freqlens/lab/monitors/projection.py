@@ -37,7 +37,7 @@ import numpy as np
 
 from freqlens._arrays import to_numpy
 from freqlens.lab.monitors.base import convergence_step
-from freqlens.lab.monitors.filtering import class_probabilities, one_hot
+from freqlens.lab.monitors.classes import class_probabilities, one_hot
 from freqlens.spectrum.gaussian_split import refuse_if_too_big
 from freqlens.spectrum.nufft import NudftPlan, principal_direction
 
