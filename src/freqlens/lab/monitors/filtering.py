@@ -257,7 +257,7 @@ class FilteringMonitor:
         kind, group = self._plan(len(steps))
         for g0 in range(0, len(steps), group):
             chunk = steps[g0:g0 + group]
-            e_low, e_high = self._exact([self._pending[s].astype(np.float64) for s in chunk], symmetric=kind == "sym")
+            e_low, e_high = self._exact([self._pending[s] for s in chunk], symmetric=kind == "sym")
             for j, s in enumerate(chunk):
                 i = self.steps.index(s)
                 self._e_low[i], self._e_high[i] = e_low[j], e_high[j]
@@ -362,10 +362,12 @@ class FilteringMonitor:
         labels = 0 if np.all(np.isfinite(self.high_norm2)) else c
         b, bc = self._engine.block_rows, self._engine.block_cols
         # per record: its columns (engine dtype + float64 residuals); symmetric: + accumulators over all rows
-        per_sym = self.n * c * (s + 8.0) + m * self.n * c * s
-        fixed_sym = self.n * (labels + 1) * (s + 8.0) * (1 + m) + 2 * s * min(512, self.n) ** 2
-        per_stream = self.n * c * (s + 8.0) + m * b * c * (s + 3 * 8.0)
-        fixed_stream = self.n * (labels + 1) * (s + 8.0) + 3 * s * b * bc
+        # per record: its columns (the monitor's and the engine's copy with the ones column); symmetric: plus the
+        # accumulators over all rows; streamed: plus one row block's accumulators and float64 reductions
+        per_sym = 2 * s * self.n * c + s * m * self.n * c
+        fixed_sym = 2 * s * self.n * (labels + 1) + s * m * self.n * (labels + 1) + 2 * s * min(512, self.n) ** 2
+        per_stream = 2 * s * self.n * c + m * b * c * (s + 3 * 8.0)
+        fixed_stream = 2 * s * self.n * (labels + 1) + 3 * s * b * bc
         g_sym = int((budget - fixed_sym) // per_sym)
         if g_sym >= 1 and -(-records // g_sym) <= 2:
             return "sym", min(g_sym, records) if g_sym < records else records
@@ -397,9 +399,18 @@ class FilteringMonitor:
                 self.high_support = np.where(hi4 > 0, hi2 ** 2 / (self.n * hi4), 0.0)
         return lo2, hi2
 
-    def _residual_columns(self, hs: list[np.ndarray]) -> torch.Tensor:
-        r = np.concatenate([self.y - h for h in hs], axis=1)
-        return torch.as_tensor(r, device=self._engine.device)
+    def _columns(self, hs: list[np.ndarray], with_labels: bool = False) -> torch.Tensor:
+        """``[y | y - h_1 | ... | y - h_g]`` (labels only when asked) in the engine's dtype on its device, built in
+        place: one copy of the columns, no float64 intermediate (the kernel sums run in that dtype anyway)."""
+        c, dev, dt = self.n_classes, self._engine.device, self._engine.dtype
+        y = torch.as_tensor(self.y, device=dev).to(dt)
+        off = c if with_labels else 0
+        cols = torch.empty((self.n, off + c * len(hs)), dtype=dt, device=dev)
+        if with_labels:
+            cols[:, :c] = y
+        for j, h in enumerate(hs):
+            torch.sub(y, torch.as_tensor(h, device=dev).to(dt), out=cols[:, off + j * c:off + (j + 1) * c])
+        return cols
 
     def _exact(self, hs: list[np.ndarray], symmetric: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Exact ``e_low``, ``e_high`` (shape (len(hs), m)) of the given probabilities, in one pass; the label
@@ -408,9 +419,7 @@ class FilteringMonitor:
         if symmetric is None:
             symmetric = self._plan(g)[0] == "sym"
         with_labels = not np.all(np.isfinite(self.high_norm2))
-        cols = self._residual_columns(hs)
-        if with_labels:
-            cols = torch.cat([torch.as_tensor(self.y, device=cols.device), cols], dim=1)
+        cols = self._columns(hs, with_labels)
         off = c if with_labels else 0
         dev = cols.device
         rl2 = torch.zeros((m, g), dtype=torch.float64, device=dev)
@@ -446,7 +455,7 @@ class FilteringMonitor:
 
     def _preview(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``e_low``/``e_high`` restricted to the preview rows (exact kernel sums over all points)."""
-        cols = self._residual_columns([h])
+        cols = self._columns([h])
         m = len(self.deltas)
         rl2, rh2 = np.zeros(m), np.zeros(m)
         for blk in self._engine.blocks(cols, rows=self.preview_rows, distances=self._preview_dist):
