@@ -111,3 +111,62 @@ def test_seeds_change_the_model_not_the_data(tmp_path):
     assert info[0]["dataset"] == info[1]["dataset"]  # the same subset for every seed
     acc = run.wide("accuracy", per_seed=True)
     assert not acc.xs(0, level="seed", axis=1).equals(acc.xs(1, level="seed", axis=1))
+
+
+def _steps(run, name):
+    from freqlens.report.figures import summary_medians
+
+    return summary_medians(run, name)[""]
+
+
+def test_fp_digits_learns_low_frequencies_first_by_both_methods(tmp_path):
+    """The F-Principle on real data, small budget (12 epochs, two seeds): along the first principal component the
+    projection method's ΔF converges at the low tracked frequencies no later than at the high ones, and strictly
+    earlier at the lowest than at the highest; the filtering method's e_low falls below the threshold before
+    e_high at every δ."""
+    run = lab.run("fp-digits", runs_dir=tmp_path / "runs", seeds=2, steps=12, monitors=["projection", "filtering"],
+                  quiet=True, report=False)
+    conv = run.convergence_steps
+    ks = sorted(conv)
+    assert len(ks) >= 3 and all(conv[k] is not None for k in ks), conv
+    steps = [conv[k] for k in ks]
+    assert steps == sorted(steps) and steps[0] < steps[-1], conv
+    low, high, ill = _steps(run, "e_low_step"), _steps(run, "e_high_step"), _steps(run, "ill_conditioned")
+    assert len(low) >= 3
+    for delta in low:
+        assert not ill[delta]
+        assert low[delta] is not None and high[delta] is not None and low[delta] < high[delta], (delta, low, high)
+    # the measured ΔF at the first record is near 1 (the untrained net has not fitted the labels' spectrum)
+    df = run.wide("delta_f")
+    assert float(df.iloc[0].min()) > 0.3 and float(df.iloc[-1].max()) < 0.1
+
+
+def test_high_dim_monitors_resume_exactly_and_report(tmp_path, monkeypatch):
+    """Killed after epoch 3 of 6 and resumed: projection ΔF, e_low and e_high equal an uninterrupted run's; the
+    report draws the projection and filtering figures."""
+    from freqlens.lab.monitors import accuracy
+
+    settings = dict(steps=6, checkpoint_every=2, monitors=["accuracy", "projection", "filtering"], subset=400,
+                    test_subset=100, quiet=True)
+    ref = lab.run("fp-digits", runs_dir=tmp_path / "ref", report=False, **settings)
+    original = accuracy.AccuracyMonitor.record
+
+    def crash_at_3(self, step, outputs, loss=None):
+        if step == 3:
+            raise KeyboardInterrupt
+        return original(self, step, outputs, loss)
+
+    monkeypatch.setattr(accuracy.AccuracyMonitor, "record", crash_at_3)
+    with pytest.raises(KeyboardInterrupt):
+        lab.run("fp-digits", runs_dir=tmp_path / "cut", **settings)
+    monkeypatch.undo()
+    (rid,) = [p.name for p in (tmp_path / "cut").iterdir() if p.is_dir()]
+    resumed = lab.resume(rid, runs_dir=tmp_path / "cut")
+    for metric in ("delta_f", "e_low", "e_high"):
+        assert np.allclose(resumed.wide(metric).to_numpy(), ref.wide(metric).to_numpy(), rtol=1e-6, atol=0), metric
+    for name in ("e_low_step", "e_high_step"):
+        assert _steps(resumed, name) == _steps(ref, name)
+    figures = {p.name for p in (resumed.path / "figures").iterdir()}
+    assert {"projection_heatmap.png", "projection_spectrum.png", "filtering.png"} <= figures
+    html = (resumed.path / "report.html").read_text()
+    assert "Filtering method" in html and "first principal component" in html

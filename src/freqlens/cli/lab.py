@@ -27,8 +27,27 @@ def _summary(run) -> str:
         parts = [f"{lab}: " + ", ".join(f"{k}: {fmt_step(v)}" for k, v in d.items()) for lab, d in conv.items()]
     else:
         axis = next((v.get("axis", "k") for v in run.views if v.get("summary") == "convergence_step"), "k")
-        parts = [f"{axis}={k}: {fmt_step(v)}" for k, v in conv.items()]
-    return "convergence steps: " + "; ".join(parts)
+        parts = [f"{axis}={_key(k)}: {fmt_step(v)}" for k, v in conv.items()]
+    return "convergence steps: " + "; ".join(parts) + _filtering_line(run)
+
+
+def _key(k) -> str:
+    return f"{k:.3g}" if isinstance(k, float) else str(k)
+
+
+def _filtering_line(run) -> str:
+    """The filtering method's steps (e_low, e_high below the threshold) per δ, when the run has them."""
+    if not any(v["kind"] == "filtering_panels" for v in run.views):
+        return ""
+    from freqlens.report.figures import summary_medians
+    from freqlens.report.html import fmt_step
+
+    low = summary_medians(run, "e_low_step").get("", {})
+    high = summary_medians(run, "e_high_step").get("", {})
+    ill = summary_medians(run, "ill_conditioned").get("", {})
+    parts = [f"δ={_key(d)}: low {fmt_step(low[d])}, high "
+             + ("ill-conditioned" if ill.get(d) else fmt_step(high.get(d))) for d in sorted(low)]
+    return f"\nfiltering (error below the threshold, {run.unit}): " + "; ".join(parts) if parts else ""
 
 
 def register(app: typer.Typer) -> None:

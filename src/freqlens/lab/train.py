@@ -101,7 +101,9 @@ def _postfix(record: dict[str, dict[Any, float]]) -> str:
             continue
         keys = list(kv)
         shown = [keys[0]] if len(keys) == 1 else [keys[0], keys[-1]]
-        parts += [f"{PRETTY.get(name, name)}({k})={kv[k]:.3f}" if name in PRETTY else f"{name}={kv[k]:.3f}"
+        label = PRETTY.get(name, name)
+        parts += [f"{label}={kv[k]:.3f}" if len(shown) == 1 and not isinstance(k, float) else
+                  f"{label}({k:.3g})={kv[k]:.3f}" if isinstance(k, float) else f"{label}({k})={kv[k]:.3f}"
                   for k in shown]
         break  # the first metric of the first monitor is enough for a progress line
     return " ".join(parts)

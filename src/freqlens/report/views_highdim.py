@@ -39,7 +39,7 @@ def filtering_view(run, view):
     _, a = _arrays(run, view)
     fig = plot_filtering(a["steps"], a["deltas"], a["e_low"], a["e_high"], ill_conditioned=a["ill_conditioned"],
                          high_fraction=a["high_fraction"], threshold=float(a["threshold"]),
-                         title=f"{run.experiment}: filtering method, e_low and e_high per δ (x: {run.unit})")
+                         title=f"{run.experiment}: filtering method, e_low and e_high per δ", xlabel=run.unit)
     return fig
 
 
