@@ -170,3 +170,45 @@ def test_high_dim_monitors_resume_exactly_and_report(tmp_path, monkeypatch):
     assert {"projection_heatmap.png", "projection_spectrum.png", "filtering.png"} <= figures
     html = (resumed.path / "report.html").read_text()
     assert "Filtering method" in html and "first principal component" in html
+
+
+def test_progress_line_names_the_splits_and_one_filtering_scale():
+    from freqlens.lab.train import _postfix
+
+    record = {"loss": {"": 0.5}, "accuracy": {"train": 0.91, "test": 0.875},
+              "e_low_preview": {2.0: 0.1, 5.0: 0.2, 10.0: 0.3}, "e_high_preview": {2.0: 0.4, 5.0: 0.5, 10.0: 0.6}}
+    line = _postfix(record)
+    assert line == "loss=5.00e-01 accuracy(train)=0.910 accuracy(test)=0.875 δ=5: e_low~=0.200 e_high~=0.500"
+    exact = _postfix({"loss": {"": 0.5}, "e_low": {2.0: 0.1}, "e_high": {2.0: 0.4}})
+    assert exact == "loss=5.00e-01 δ=2: e_low=0.100 e_high=0.400"
+
+
+def test_deferred_filtering_is_exact_at_the_end_and_survives_a_kill(tmp_path, monkeypatch):
+    """filter_mode=deferred: previews while training, the exact e_low / e_high of every record at the end, equal
+    to exact mode's; killed after epoch 3 (checkpoints every 2 epochs, pending records in the checkpoint) and
+    resumed, the same numbers."""
+    from freqlens.lab.monitors import accuracy
+
+    settings = dict(steps=6, checkpoint_every=2, monitors=["accuracy", "filtering"], subset=400, test_subset=100,
+                    quiet=True, report=False, deltas=[2.0, 8.0])
+    exact = lab.run("fp-digits", runs_dir=tmp_path / "exact", filter_mode="exact", **settings)
+    ref = lab.run("fp-digits", runs_dir=tmp_path / "ref", filter_mode="deferred", **settings)
+    assert "e_low_preview" in ref.axes and not ref.metrics("e_low_preview").empty
+    for metric in ("e_low", "e_high"):
+        a, b = exact.wide(metric).to_numpy(), ref.wide(metric).to_numpy()
+        assert a.shape == b.shape == (7, 2) and np.allclose(a, b, rtol=1e-4, atol=0), metric
+    original = accuracy.AccuracyMonitor.record
+
+    def crash_at_3(self, step, outputs, loss=None):
+        if step == 3:
+            raise KeyboardInterrupt
+        return original(self, step, outputs, loss)
+
+    monkeypatch.setattr(accuracy.AccuracyMonitor, "record", crash_at_3)
+    with pytest.raises(KeyboardInterrupt):
+        lab.run("fp-digits", runs_dir=tmp_path / "cut", filter_mode="deferred", **settings)
+    monkeypatch.undo()
+    (rid,) = [p.name for p in (tmp_path / "cut").iterdir() if p.is_dir()]
+    resumed = lab.resume(rid, runs_dir=tmp_path / "cut", report=False)
+    for metric in ("e_low", "e_high"):
+        assert np.array_equal(resumed.wide(metric).to_numpy(), ref.wide(metric).to_numpy()), metric

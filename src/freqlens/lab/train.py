@@ -47,7 +47,7 @@ class Trainer:
 
     def run(self) -> None:
         self.optimizer.run(self.problem, self.start, self.stop, self.on_step)
-        self.flush(complete=True)
+        self.flush(complete=True, final=True)
 
     def on_step(self, step: int, info: StepInfo) -> None:
         if self.start < step < self.stop and step % self.checkpoint_every == 0:
@@ -74,12 +74,15 @@ class Trainer:
         self.progress(step, _postfix(record))
         self.last_step = step
 
-    def flush(self, complete: bool = False) -> None:
+    def flush(self, complete: bool = False, final: bool = False) -> None:
         """Send what was measured to the store; with ``complete``, first let monitors that defer exact work
-        (``flush()``, e.g. the filtering method) finish their pending records."""
+        (``flush()``, e.g. the filtering method) finish their pending records - except, before the ``final``
+        flush, those that ask to finish everything in one pass at the end (``defer_to_end``: their checkpointed
+        state holds the pending records, so nothing is lost, and one pass over all records costs far less than
+        one per checkpoint)."""
         if complete:
             for mon in self.monitors:
-                if hasattr(mon, "flush"):
+                if hasattr(mon, "flush") and (final or not getattr(mon, "defer_to_end", False)):
                     for step, values in mon.flush():
                         self.pending.append((step, {name: dict(zip(mon.axes[name][1], [float(v) for v in arr]))
                                                     for name, arr in values.items()}))
@@ -97,7 +100,7 @@ class Trainer:
 def _postfix(record: dict[str, dict[Any, float]]) -> str:
     parts = [f"loss={next(iter(record['loss'].values())):.2e}"]
     for name, kv in record.items():
-        if name in ("loss", "count") or not kv:
+        if name in ("loss", "count") or name.startswith(("e_low", "e_high")) or not kv:
             continue
         keys = list(kv)
         shown = [keys[0]] if len(keys) == 1 else [keys[0], keys[-1]]
@@ -105,7 +108,14 @@ def _postfix(record: dict[str, dict[Any, float]]) -> str:
         parts += [f"{label}={kv[k]:.3f}" if len(shown) == 1 and not isinstance(k, float) else
                   f"{label}({k:.3g})={kv[k]:.3f}" if isinstance(k, float) else f"{label}({k})={kv[k]:.3f}"
                   for k in shown]
-        break  # the first metric of the first monitor is enough for a progress line
+        break  # the first metric of the first monitor is enough for a progress line...
+    for low, high in (("e_low", "e_high"), ("e_low_preview", "e_high_preview")):
+        if record.get(low) and record.get(high):  # ...plus the filtering method's pair at its middle δ
+            keys = list(record[low])
+            k = keys[len(keys) // 2]
+            tag = "~" if low.endswith("preview") else ""
+            parts.append(f"δ={k:.3g}: e_low{tag}={record[low][k]:.3f} e_high{tag}={record[high].get(k, float('nan')):.3f}")
+            break
     return " ".join(parts)
 
 

@@ -58,7 +58,7 @@ class ClassifyConfig(TrainConfig):
     # --- measurement --------------------------------------------------------------------------------------
     monitors: list[str] = field(default_factory=lambda: ["accuracy", "projection", "filtering", "kernels"])
     deltas: list[float] = field(default_factory=list)  # filtering scales δ (empty = chosen from the data)
-    filter_mode: str = "auto"  # "exact" every evaluation, "deferred" (previews, exact at checkpoints), "auto"
+    filter_mode: str = "auto"  # "exact" every evaluation, "deferred" (previews; every record exact at the end), "auto"
     n_freqs: int = 256  # projection: frequency grid size
     max_peaks: int = 6  # projection: tracked peaks of |ŷ_k|
     threshold: float = 0.1  # projection: ΔF convergence threshold

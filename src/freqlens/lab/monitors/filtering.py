@@ -211,6 +211,11 @@ class FilteringMonitor:
         return np.isfinite(hf) & (hf < self.min_high_fraction)
 
     @property
+    def defer_to_end(self) -> bool:
+        """In deferred mode the lab's trainer flushes once, at the end (a checkpoint keeps the pending outputs)."""
+        return self.mode == "deferred"
+
+    @property
     def pending_steps(self) -> list[int]:
         return sorted(self._pending)
 
