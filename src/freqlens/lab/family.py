@@ -144,6 +144,11 @@ class Family:
         model); returns the config to store. Default: ``cfg`` as it is."""
         return cfg
 
+    def lockstep(self, cfg) -> bool:
+        """Whether the seeds of one variant of ``cfg`` may be trained as one stacked model
+        (:mod:`freqlens.lab.lockstep`). Default: no."""
+        return False
+
     def check(self, cfg) -> None:
         """Extra up-front checks that need more than the config's own validation (e.g. building the monitors
         of each variant once so that an untrackable target fails before anything is stored)."""

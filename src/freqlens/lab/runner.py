@@ -183,9 +183,15 @@ def _execute(store: RunStore, run_id: str, cfg: TrainConfig, family: Family, *, 
     t0 = time.perf_counter()
     try:
         with _sigterm_as_interrupt():
-            for m in todo:
-                MemberRun(store, run_id, folder / f"member-{m.index:02d}", m, family, bar, len(members),
-                          checkpoints.pop(m.index, None)).run()
+            for group in _groups(family, todo, checkpoints):
+                runs = [MemberRun(store, run_id, folder / f"member-{m.index:02d}", m, family, bar, len(members),
+                                  checkpoints.pop(m.index, None)) for m in group]
+                if len(runs) > 1:
+                    from freqlens.lab.lockstep import run_lockstep
+
+                    run_lockstep(runs)
+                else:
+                    runs[0].run()
     except DivergedError as exc:
         store.set_status(run_id, "failed", message=f"diverged: {exc}", wall_time=time.perf_counter() - t0)
         raise DivergedError(f"run {run_id}: {exc}; recorded data kept, run marked failed") from None
@@ -204,6 +210,22 @@ def _execute(store: RunStore, run_id: str, cfg: TrainConfig, family: Family, *, 
     store.set_status(run_id, "finished", wall_time=total)
 
 
+def _groups(family: Family, todo: list[Member], checkpoints: dict) -> list[list[Member]]:
+    """The members to train together: the seeds of one variant when the family stacks them (``family.lockstep``)
+    and they start from the same step; every other member alone."""
+    groups: list[list[Member]] = []
+    by_label: dict[str, list[Member]] = {}
+    for m in todo:
+        if family.lockstep(m.cfg):
+            by_label.setdefault(m.label, []).append(m)
+        else:
+            groups.append([m])
+    for ms in by_label.values():
+        steps = {int(checkpoints[m.index]["step"]) if checkpoints.get(m.index) else 0 for m in ms}
+        groups += [ms] if len(steps) == 1 else [[m] for m in ms]
+    return sorted(groups, key=lambda g: g[0].index)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # One member
 # ---------------------------------------------------------------------------------------------------------------
@@ -219,6 +241,39 @@ class MemberRun:
         self.last_bar = 0
 
     def run(self) -> None:
+        trainer = self.prepare()
+        cfg = self.m.cfg
+        threads_before = torch.get_num_threads()
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        try:
+            with self.guard(trainer):
+                trainer.run()
+        finally:
+            torch.set_num_threads(threads_before)
+        self.finish(cfg.steps)
+
+    @contextlib.contextmanager
+    def guard(self, trainer: Trainer):
+        """A member that diverges is recorded as failed; any other exit keeps what was measured."""
+        try:
+            yield
+        except DivergedError:
+            self.record_failure(trainer)
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):
+                trainer.flush()  # Ctrl-C: keep what was measured (a resume drops what lies past the checkpoint)
+            raise
+
+    def record_failure(self, trainer: Trainer) -> None:
+        trainer.flush()
+        self.save_record("failed", trainer.last_step)
+        self.store.update_member(self.run_id, self.m.index, status="failed", step=trainer.last_step)
+
+    def prepare(self) -> Trainer:
+        """Build the member's problem, monitors and optimizer, restore its checkpoint, mark it running; return
+        its trainer (which starts at ``self.start``)."""
         m, cfg = self.m, self.m.cfg
         self.folder.mkdir(exist_ok=True)
         device = resolve_device(cfg.device)
@@ -245,26 +300,10 @@ class MemberRun:
         self.bar.set_description(desc, refresh=False)
 
         self.t_start = time.perf_counter()
-        trainer = Trainer(problem, optimizer, monitors, stop=cfg.steps, start=start, eval_every=cfg.eval_every,
-                          checkpoint_every=cfg.checkpoint_every, sink=self.sink, checkpoint=self.checkpoint,
-                          progress=self.progress, loss_name=getattr(problem, "loss_name", "mse"))
-        threads_before = torch.get_num_threads()
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        try:
-            trainer.run()
-        except DivergedError:
-            trainer.flush()
-            self.save_record("failed", trainer.last_step)
-            self.store.update_member(self.run_id, m.index, status="failed", step=trainer.last_step)
-            raise
-        except BaseException:
-            with contextlib.suppress(Exception):
-                trainer.flush()  # Ctrl-C: keep what was measured (a resume drops what lies past the checkpoint)
-            raise
-        finally:
-            torch.set_num_threads(threads_before)
-        self.finish(cfg.steps)
+        self.start = start
+        return Trainer(problem, optimizer, monitors, stop=cfg.steps, start=start, eval_every=cfg.eval_every,
+                       checkpoint_every=cfg.checkpoint_every, sink=self.sink, checkpoint=self.checkpoint,
+                       progress=self.progress, loss_name=getattr(problem, "loss_name", "mse"))
 
     # -- restoring -----------------------------------------------------------------------------------------
     def _restore(self, ck: dict | None) -> tuple[int, float]:

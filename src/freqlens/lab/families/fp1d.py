@@ -65,6 +65,9 @@ class Fp1dConfig(TrainConfig):
     max_tracked: int = 8
     threshold: float = 0.05
     hold: int = 10  # consecutive evaluations below threshold that define convergence
+    # "on": the seeds of a variant train as one stacked model (full-batch mlp, adam / sgd / rmsprop, no theory);
+    # numbers equal separate runs' to rounding, not bit for bit. "auto": on CUDA devices only. "off"
+    batch_seeds: str = "auto"
     # --- sweeps -------------------------------------------------------------------------------------------
     sweep: str = "none"  # "freq": sin x + high_amp*sin(k x), k in sweep_values; "amp": sin x + a*sin(high_freq x)
     sweep_values: list[float] = field(default_factory=list)
@@ -139,12 +142,24 @@ class Fp1dConfig(TrainConfig):
         return (f"a {'-'.join(map(str, [1, *self.hidden, 1]))} network on {self.n_train:,} points, "
                 f"{self.records():,} recorded outputs of {n_eval:,} points")
 
+    def stackable(self) -> bool:
+        """Whether the seeds of this config can train as one stacked model (:mod:`freqlens.lab.lockstep`)."""
+        from freqlens.lab.optim.torch_optim import TORCH_OPTIMIZERS
+
+        return (self.model == "mlp" and self.optimizer in TORCH_OPTIMIZERS and self.theory == "none"
+                and self.activation in ACTIVATIONS)
+
     def validate(self) -> "Fp1dConfig":
         super().validate()
         choice("target", self.target, TARGETS)
         choice("activation", self.activation, (*ACTIVATIONS, "srelu", "s2relu"))
         choice("model", self.model, (*COORDINATE_MODELS, "two-layer"))
         choice("theory", self.theory, ("none", "ntk"))
+        choice("batch_seeds", self.batch_seeds, ("auto", "on", "off"))
+        if self.batch_seeds == "on" and not self.stackable():
+            raise ConfigError("batch_seeds=on stacks plain networks trained by gradient: it needs model=mlp, "
+                              "optimizer adam, sgd or rmsprop, theory=none and an activation of "
+                              f"{', '.join(ACTIVATIONS)}")
         if self.model == "two-layer":
             if len(self.hidden) != 1:
                 raise ConfigError(f"model=two-layer has one hidden layer (its width): hidden={self.hidden}")
@@ -323,6 +338,15 @@ class Fp1dFamily(Family):
                                 init_std=cfg.init_std, mapping_size=cfg.mapping_size, sigma=cfg.sigma,
                                 max_freq=cfg.max_freq, period=2 * math.pi, omega0=cfg.omega0, scales=cfg.scales,
                                 generator=gen, dtype=dtype, device=device)
+
+    def lockstep(self, cfg: Fp1dConfig) -> bool:
+        if cfg.seeds < 2 or cfg.batch_seeds == "off" or not cfg.stackable():
+            return False
+        if cfg.batch_seeds == "on":
+            return True
+        from freqlens.lab.runner import resolve_device
+
+        return resolve_device(cfg.device).type == "cuda"
 
     def monitor(self, cfg: Fp1dConfig) -> FrequencyMonitor:
         _, x_eval = grids(cfg)
