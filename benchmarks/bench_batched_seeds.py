@@ -8,6 +8,7 @@ The fp1d network (1-200-200-200-100-1 tanh, N(0, 1/sqrt(200)) initialisation), f
   separate   S models trained one after the other, each with the textbook loop (forward, MSE, zero_grad,
              backward, Adam step) - what the runner does today, member after member
   batched    one BatchedMLP of the S members, loss = sum of the members' mean losses, one Adam
+Then (--run-seeds S) whole runs: freqlens.lab.run("fp1d", seeds=S) with batch_seeds off and on.
 Reported: model-steps per second (S × steps / time), median of ``repeats`` interleaved repetitions, and the
 ratio batched / separate (> 1: stacking pays). Timings on a shared machine are noisy; treat them as provisional.
 """
@@ -80,6 +81,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--run-seeds", type=int, default=8, help="end-to-end fp1d runs with this many seeds (0: skip)")
+    ap.add_argument("--run-steps", type=int, default=1000)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -102,6 +105,32 @@ def main() -> None:
             rate_sep = s * args.steps / statistics.median(sep)
             rate_bat = s * args.steps / statistics.median(bat)
             print(f"{n:>7} {s:>4} {rate_sep:>14.0f} {rate_bat:>14.0f} {rate_bat / rate_sep:>7.2f}", flush=True)
+    if args.run_seeds:
+        runs(args)
+
+
+def runs(args) -> None:
+    """End to end: ``freqlens.lab.run("fp1d", seeds=S, batch_seeds=off|on)`` with the monitor, the store and
+    checkpoints - the training time the run records, median of ``repeats`` interleaved pairs."""
+    import tempfile
+
+    import freqlens.lab as lab
+
+    members = int(args.run_seeds)
+    kw = dict(steps=args.run_steps, seeds=members, report=False, quiet=True, device=args.device, dtype=args.dtype)
+    times: dict[str, list[float]] = {"off": [], "on": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeats):
+            for mode in ("off", "on"):
+                run = lab.run("fp1d", runs_dir=f"{tmp}/{mode}{i}", batch_seeds=mode, **kw)
+                times[mode].append(run.wall_time)
+    off, on = statistics.median(times["off"]), statistics.median(times["on"])
+    print(f"\nfreqlens run fp1d --seeds {members} --set steps={args.run_steps} (defaults otherwise; training time "
+          f"as recorded, median of {args.repeats})")
+    print("| batch_seeds | training time (s) | model-steps / s | ratio |")
+    print("|---|---|---|---|")
+    for mode, t in (("off (one member after the other)", off), ("on (stacked)", on)):
+        print(f"| {mode} | {t:.2f} | {members * args.run_steps / t:.0f} | {off / t:.2f} |")
 
 
 if __name__ == "__main__":

@@ -87,3 +87,25 @@ def test_batch_seeds_on_names_what_it_needs(overrides):
 
     with pytest.raises(ConfigError, match="batch_seeds=on stacks plain networks"):
         resolve_config("fp1d", {"batch_seeds": "on", **overrides})
+
+
+def test_auto_stacks_small_problems_and_matches_the_pinned_numbers_to_rounding(tmp_path):
+    """fp1d-freq-sweep with 2 seeds on 64 points: batch_seeds=auto stacks them on a CPU; ΔF within float32
+    rounding of the numbers freqlens 0.1 pinned for separate training, the same convergence steps."""
+    import json
+    from pathlib import Path
+
+    from freqlens.lab.experiments import family_of, resolve_config
+
+    pin = json.loads((Path(__file__).parents[1] / "fixtures" / "fp1d_pinned.json").read_text())["fp1d-freq-sweep"]
+    overrides = {k: v for k, v in pin["overrides"].items() if k != "batch_seeds"}
+    cfg = resolve_config("fp1d-freq-sweep", overrides)
+    assert family_of(cfg.to_dict()).lockstep(cfg)
+    assert not family_of(cfg.to_dict()).lockstep(resolve_config("fp1d-freq-sweep", {**overrides, "n_train": 1000}))
+    run = lab.run("fp1d-freq-sweep", runs_dir=tmp_path, report=False, quiet=True, **overrides)
+    for m, want in zip(run.members["member"], pin["members"]):
+        got = run.evals(int(m))["delta_f"]
+        ref = np.array([[float.fromhex(v) for v in row] for row in want["delta_f"]])
+        assert np.allclose(got, ref, rtol=1e-3, atol=1e-5)
+    got = {str(k): {str(a): b for a, b in v.items()} for k, v in run.convergence_steps.items()}
+    assert got == pin["convergence_steps"]

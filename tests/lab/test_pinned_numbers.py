@@ -1,5 +1,6 @@
 """The 1-D lab on the seam gives the numbers of freqlens 0.1 bit for bit (CPU, fixed seed): ΔF, loss, the
-recorded outputs and the final weights, pinned in tests/fixtures/fp1d_pinned.json by the code before the seam."""
+recorded outputs and the final weights, pinned in tests/fixtures/fp1d_pinned.json by the code before the seam. The multi-seed case trains its members one
+after the other (batch_seeds=off), as freqlens 0.1 did; stacked seeds agree to rounding (tests/lab/test_lockstep.py)."""
 
 import hashlib
 import json

@@ -13,7 +13,7 @@ again (bit for bit the state it had).
 The gradient of the summed member losses with respect to member ``s``'s parameters is the gradient of its own
 loss, and Adam, SGD and RMSprop update elementwise, so each member follows its separate run; the numbers agree to
 rounding (float64: within 1e-12; float32: the last bits of the batched products differ), not bit for bit, which
-is why the fp1d family stacks seeds only on request or on CUDA (``batch_seeds``).
+is why the fp1d family says so in its config (``batch_seeds``: on, off, or auto - where it pays).
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ def run_lockstep(runs: list) -> None:
     if start:
         opt.load_state_dict(stack_states([r.optimizer.optimizer.state_dict() for r in runs], net))
     x, y = problem.x, problem.y
+    seeds = [r.m.seed for r in runs]
+    first.bar.set_description(cfg.experiment + (f" {first.m.label}" if first.m.label else "")
+                              + f" seeds {seeds[0]}-{seeds[-1]} stacked", refresh=False)
     threads_before = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

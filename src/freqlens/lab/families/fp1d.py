@@ -23,6 +23,8 @@ from freqlens.lab.monitors.frequency import FrequencyMonitor
 from freqlens.runs.migrate import v1_views
 from freqlens.spectrum.dft import periodic_grid
 
+STACK_POINTS = 512  # batch_seeds=auto stacks seeds on a CPU up to this many training points
+
 INITS = ("default", "normal", "xavier")
 TARGETS = ("sines", "step")
 SWEEPS = ("none", "freq", "amp", "optimizer", "model")
@@ -66,7 +68,8 @@ class Fp1dConfig(TrainConfig):
     threshold: float = 0.05
     hold: int = 10  # consecutive evaluations below threshold that define convergence
     # "on": the seeds of a variant train as one stacked model (full-batch mlp, adam / sgd / rmsprop, no theory);
-    # numbers equal separate runs' to rounding, not bit for bit. "auto": on CUDA devices only. "off"
+    # numbers equal separate runs' to rounding, not bit for bit. "auto": where it pays - on CUDA, and on a CPU for
+    # up to STACK_POINTS training points. "off": one member after the other
     batch_seeds: str = "auto"
     # --- sweeps -------------------------------------------------------------------------------------------
     sweep: str = "none"  # "freq": sin x + high_amp*sin(k x), k in sweep_values; "amp": sin x + a*sin(high_freq x)
@@ -346,7 +349,9 @@ class Fp1dFamily(Family):
             return True
         from freqlens.lab.runner import resolve_device
 
-        return resolve_device(cfg.device).type == "cuda"
+        # measured (benchmarks/bench_batched_seeds.py, 2 CPU cores, the fp1d network): stacking 2-8 seeds is
+        # 1.3-2.2x faster up to 256 training points and break-even at 1,000, where the products are compute-bound
+        return resolve_device(cfg.device).type == "cuda" or cfg.n_train <= STACK_POINTS
 
     def monitor(self, cfg: Fp1dConfig) -> FrequencyMonitor:
         _, x_eval = grids(cfg)
