@@ -164,7 +164,7 @@ def test_concurrent_writers_never_corrupt_the_store(tmp_path):
     con = sqlite3.connect(runs_dir / "freqlens.sqlite")
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store = RunStore(runs_dir, readonly=True)
-    assert sorted(r["id"] for r in store.list_runs()) == sorted(ids)
+    assert sorted(store.list_runs()["id"]) == sorted(ids)
     counts = {rid: con.execute("SELECT COUNT(*) FROM metrics WHERE run_id = ?", (rid,)).fetchone()[0] for rid in ids}
     assert len(set(counts.values())) == 1 and next(iter(counts.values())) > 0, counts
     dup = con.execute("SELECT COUNT(*) FROM (SELECT run_id, member, name, step, key FROM metrics "

@@ -203,8 +203,9 @@ def _band_labels(edges: np.ndarray) -> list[str]:
 
 def plot_band_energy(steps: Any, shares: Any, band_edges: Any, *, centroid: Any = None,
                      update_centroid: Any = None, kind: str = "area", title: str | None = None,
-                     path: str | Path | None = None) -> Figure:
-    """The share of the kernels' energy in each radial band over training (and the centroid, if given).
+                     path: str | Path | None = None, xlabel: str = "step") -> Figure:
+    """The share of the kernels' energy in each radial band over training (and the centroid, if given);
+    ``xlabel`` names the unit of ``steps``.
 
     Parameters
     ----------
@@ -268,7 +269,7 @@ def plot_band_energy(steps: Any, shares: Any, band_edges: Any, *, centroid: Any 
         ax2.set_title("energy-weighted mean radial frequency", fontsize=9)
         ax2.grid(True, alpha=0.25)
         ax2.legend(fontsize=7)
-    axes[-1].set_xlabel("step")
+    axes[-1].set_xlabel(xlabel)
     fig.suptitle(title or "First-layer kernels: where their energy sits", fontsize=10)
     _save(fig, path)
     return fig

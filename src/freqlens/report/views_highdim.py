@@ -71,8 +71,8 @@ def kernel_bands_view(run, view):
 
     _, a = _arrays(run, view)
     return plot_band_energy(a["steps"], a["band_shares"], a["band_edges"], centroid=a["centroid"],
-                            update_centroid=a["update_centroid"],
-                            title=f"{run.experiment}: the kernels' energy by radial frequency band ({run.unit}s)")
+                            update_centroid=a["update_centroid"], xlabel=run.unit,
+                            title=f"{run.experiment}: the kernels' energy by radial frequency band")
 
 
 @renderer("kernel_patches")
