@@ -107,6 +107,11 @@ def test_the_default_1d_run_with_theory_predicts_the_measured_order(tmp_path):
     assert list(ntk.index) == list(run.delta_f.index)
     # the prediction starts from the network's actual initial outputs (float64 kernel vs float32 measurement)
     np.testing.assert_allclose(ntk.iloc[0].to_numpy(), run.delta_f.iloc[0].to_numpy(), rtol=1e-4)
+    from ..runs.conftest import cli
+
+    out = cli("show", run.id, "--runs-dir", tmp_path).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("predicted by the NTK:"))
+    assert "k=1: " + ("never" if p[1] == np.inf else str(int(p[1]))) in line
 
 
 def test_three_point_interpolation_is_cubic_like_in_the_cubic_regime(tmp_path):
@@ -115,6 +120,10 @@ def test_three_point_interpolation_is_cubic_like_in_the_cubic_regime(tmp_path):
     dl = dict(zip(*run.summaries("d_linear")[["key", "value"]].values.T))
     assert dc["fp"] < 0.05 and dl["fp"] > 0.95  # the variational solution is the cubic spline
     assert dc["trained"] < 0.2 < 0.8 < dl["trained"]  # and so is the trained network
+    from ..runs.conftest import cli
+
+    shown = cli("show", run.id, "--runs-dir", tmp_path).stdout
+    assert f"trained      {dc['trained']:7.3f}  {dl['trained']:8.3f}" in shown
     lin = lab.run("theory-lfp", runs_dir=tmp_path, regime="linear", steps=200, quiet=True, report=False)
     dl = dict(zip(*lin.summaries("d_linear")[["key", "value"]].values.T))
     assert dl["fp"] < 0.05  # the linear regime's variational solution is the linear spline

@@ -20,6 +20,8 @@ def _summary(run) -> str:
         parts = [f"{r.variant}: low {fmt_step(r.low_step)}, high {fmt_step(r.high_step)}"
                  for r in run.sweep.itertuples()]
         return "convergence steps: " + "; ".join(parts)
+    if run.family == "lfp":
+        return _likeness_table(run) if not run.summaries("d_cubic").empty else "no interpolation recorded yet"
     conv = run.convergence_steps
     if not conv:
         return "convergence steps: none recorded yet"
@@ -28,7 +30,18 @@ def _summary(run) -> str:
     else:
         axis = next((v.get("axis", "k") for v in run.views if v.get("summary") == "convergence_step"), "k")
         parts = [f"{axis}={_key(k)}: {fmt_step(v)}" for k, v in conv.items()]
-    return "convergence steps: " + "; ".join(parts) + _filtering_line(run)
+    return "convergence steps: " + "; ".join(parts) + _predicted_line(run) + _filtering_line(run)
+
+
+def _predicted_line(run) -> str:
+    """The NTK's predicted convergence steps, when the run has them (theory=ntk)."""
+    if not any(v.get("predicted") == "predicted_convergence_step" for v in run.views):
+        return ""
+    from freqlens.report.figures import summary_medians
+    from freqlens.report.html import fmt_step
+
+    pred = summary_medians(run, "predicted_convergence_step").get("", {})
+    return "\npredicted by the NTK:  " + "; ".join(f"k={_key(k)}: {fmt_step(v)}" for k, v in sorted(pred.items()))
 
 
 def _key(k) -> str:
@@ -246,13 +259,19 @@ def register_theory(app: typer.Typer) -> None:
         result = run("theory-lfp", runs_dir=runs_dir, quiet=quiet, regime=regime, width=width, x_nodes=x_nodes,
                      y_nodes=y_nodes, steps=n_steps, eval_every=max(1, n_steps // 100),
                      checkpoint_every=max(1, n_steps // 5))
-        dc, dl = result.summaries("d_cubic"), result.summaries("d_linear")
         typer.echo(f"run {result.id} {result.status} in {result.wall_time:.1f} s of training (lr "
                    f"{result.config['lr']:.3g})")
-        typer.echo("curve        d_cubic  d_linear   (distance to the cubic / linear spline; 0 = that spline)")
-        for (name, c), l in zip(zip(dc["key"], dc["value"]), dl["value"]):
-            typer.echo(f"{name:12s} {c:7.3f}  {l:8.3f}")
+        typer.echo(_likeness_table(result))
         typer.echo(f"report: {result.path / 'report.html'}")
+
+
+def _likeness_table(run) -> str:
+    """The three-point interpolation's distances to the cubic and linear splines, one line per curve."""
+    dc, dl = run.summaries("d_cubic"), run.summaries("d_linear")
+    lines = ["curve        d_cubic  d_linear   (distance to the cubic / linear spline; 0 = that spline)"]
+    for (name, c), l in zip(zip(dc["key"], dc["value"]), dl["value"]):
+        lines.append(f"{name:12s} {c:7.3f}  {l:8.3f}")
+    return "\n".join(lines)
 
 
 def _theory_summary(result) -> None:
