@@ -109,3 +109,15 @@ def test_auto_stacks_small_problems_and_matches_the_pinned_numbers_to_rounding(t
         assert np.allclose(got, ref, rtol=1e-3, atol=1e-5)
     got = {str(k): {str(a): b for a, b in v.items()} for k, v in run.convergence_steps.items()}
     assert got == pin["convergence_steps"]
+
+
+def test_stacked_seeds_are_sized_together_before_anything_exists(tmp_path):
+    """Stacked members sit in memory at once: the up-front memory check counts them all (one member fits)."""
+    from freqlens.lab.config import check_memory
+    from freqlens.lab.experiments import resolve_config
+
+    big = dict(hidden=[4000, 4000, 4000], seeds=200)
+    check_memory(resolve_config("fp1d", big))  # one member: fits
+    with pytest.raises(ConfigError, match=r"200 seeds stacked \(batch_seeds\).*or set batch_seeds=off"):
+        lab.run("fp1d", runs_dir=tmp_path / "runs", batch_seeds="on", quiet=True, **big)
+    assert not (tmp_path / "runs").exists()

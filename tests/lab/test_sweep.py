@@ -47,7 +47,11 @@ def test_expansion_grid_times_runs_times_seeds():
     ("experiment: fp1d\nseeds: 0\n", "seeds: must be an integer"),
     ("experiment: fp1d\ngrid: {seed: [1, 2]}\n", "seed is set by the sweep"),
     ("experiment: fp1d\nbackend: ray\n", "unknown sweep key 'backend'"),
-    ("experiment: fp1d\n!!python/object/apply:os.system ['touch pwned']: 1\n", "not valid YAML"),
+    ("experiment: fp1d\ngrid: {lr: [0.001, 1.0e-3]}\n", "sweep plans the same run twice"),
+    ("experiment: fp1d\nset: {steps: 20}\ngrid: {steps: [10]}\n", "steps is in set: and in grid:/runs:"),
+    ("experiment: !!python/object/apply:os.system ['touch pwned']\n",
+     "uses a YAML tag freqlens does not load (!!python/object/apply:os.system at line 1)"),
+    ("experiment: fp1d\n!!python/object/apply:os.system ['touch pwned']: 1\n", "uses a YAML tag freqlens does not"),
 ])
 def test_bad_sweep_files_are_one_line_and_start_nothing(tmp_path, text, message):
     path = tmp_path / "sweep.yaml"
@@ -175,3 +179,41 @@ def test_concurrent_writers_never_corrupt_the_store(tmp_path):
     runs = [freqlens.load_run(rid, runs_dir=runs_dir) for rid in ids]
     assert all(r.status == "finished" for r in runs)
     assert all(r.delta_f.equals(runs[0].delta_f) for r in runs)  # same config and seed: the same numbers
+
+
+def test_ray_addresses_are_parsed_and_probed_before_ray_init(tmp_path):
+    """Only a Ray head passes the probe: a plain HTTP server is refused in seconds, one line (ray.init would retry
+    for ~20 s and log a line a second, or hang); a real local Ray head passes."""
+    import http.server
+    import threading
+
+    from freqlens.lab.sweep import _check_reachable, parse_address
+
+    assert parse_address("[::1]:6379") == ("::1", 6379) and parse_address("ray://h:10001") == ("h", 10001)
+    for bad, msg in (("10.0.0.1:99999", "port must be between 1 and 65535"), ("nohost", "must be host:port")):
+        with pytest.raises(ConfigError, match=msg):
+            parse_address(bad)
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(ConfigError, match="is not a Ray cluster"):
+            _check_reachable(f"127.0.0.1:{server.server_address[1]}")
+        assert time.perf_counter() - t0 < 10
+    finally:
+        server.shutdown()
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'freqlens[ray]')")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(include_dashboard=False, log_to_driver=False)
+    try:
+        _check_reachable(ray.get_runtime_context().gcs_address)  # a real head passes
+    finally:
+        if started:
+            ray.shutdown()
+    (tmp_path / "s.yaml").write_text("experiment: fp1d\nset: {steps: 20}\n")
+    res = cli("sweep", tmp_path / "s.yaml", "--backend", "local", "--address", "1.2.3.4:5", "--runs-dir",
+              tmp_path / "r")
+    assert "needs --backend ray" in one_line(res) and not (tmp_path / "r").exists()
+    res = cli("sweep", tmp_path / "s.yaml", "--workers", "0", "--runs-dir", tmp_path / "r")
+    assert "workers must be between 1 and" in one_line(res)

@@ -36,8 +36,9 @@ def wait_for(pattern_dir, pattern, proc, timeout=180):
     raise AssertionError(f"{pattern} did not appear (process ended: {proc.poll()}, {proc.stderr.read()[-500:]})")
 
 
-def interrupt_run(runs_dir, *extra, sig=signal.SIGTERM, after="*/member-00/checkpoint.pt", steps=3000):
-    """Start ``freqlens run fp1d`` (small), stop it with ``sig`` once ``after`` exists; return (proc, run_id)."""
+def interrupt_run(runs_dir, *extra, sig=signal.SIGTERM, after="*/member-00/checkpoint.pt", steps=20000):
+    """Start ``freqlens run fp1d`` (small), stop it with ``sig`` once ``after`` exists; return (proc, run_id).
+    ``steps`` is large enough that the run cannot finish before the signal arrives on a fast idle machine."""
     proc = start_cli("run", "fp1d", "--runs-dir", runs_dir, "--set", f"steps={steps}", "--set", "checkpoint_every=100",
                      *SMALL, *extra)
     wait_for(runs_dir, after, proc)

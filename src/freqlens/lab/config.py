@@ -140,15 +140,19 @@ def positive_float(name: str, value: float) -> None:
         raise ConfigError(f"{name} must be a finite number > 0, got {value}")
 
 
-def check_memory(cfg: TrainConfig, what: str = "this run") -> None:
-    """Refuse, with the figures, a config whose estimated memory exceeds what the machine has available."""
+def check_memory(cfg: TrainConfig, what: str = "this run", *, stacked: int = 1) -> None:
+    """Refuse, with the figures, a config whose estimated memory exceeds what the machine has available.
+    ``stacked``: members held at once (seeds trained as one stacked model: each needs its own memory, and its
+    own network is kept beside the stack)."""
     from freqlens._memory import available_memory
 
-    need = cfg.memory_bytes()
+    need = cfg.memory_bytes() * max(int(stacked), 1)
     have = available_memory()
     if need > have:
-        raise ConfigError(f"{what} needs about {_gib(need)} of memory ({cfg.memory_summary()}) but "
-                          f"{_gib(have)} are available; reduce it")
+        extra = f", {stacked} seeds stacked (batch_seeds)" if stacked > 1 else ""
+        raise ConfigError(f"{what} needs about {_gib(need)} of memory ({cfg.memory_summary()}{extra}) but "
+                          f"{_gib(have)} are available; reduce it"
+                          + (" or set batch_seeds=off" if stacked > 1 else ""))
 
 
 def _gib(n: float) -> str:

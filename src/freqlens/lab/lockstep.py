@@ -67,6 +67,11 @@ def run_lockstep(runs: list) -> None:
     """Train ``runs`` (:class:`~freqlens.lab.runner.MemberRun` objects of one variant, different seeds, the same
     start step) as one stacked model; each member ends finished, failed or interrupted as it would alone."""
     trainers = [r.prepare() for r in runs]
+    for r in runs:  # each member is charged its share of the group's time, in checkpoints too (a run's time is
+        r.share = 1.0 / len(runs)  # the sum of its members')
+    t0 = time.perf_counter()
+    for r in runs:
+        r.t_start = t0
     first = runs[0]
     cfg = first.m.cfg
     start = first.start
@@ -116,9 +121,7 @@ def run_lockstep(runs: list) -> None:
     finally:
         torch.set_num_threads(threads_before)
     _sync(net, opt, runs, optimizer_state=False)
-    elapsed = time.perf_counter() - first.t_start
-    for run in runs:  # each member is charged its share of the group's time (the run's time is their sum)
-        run.t_start = time.perf_counter() - elapsed / len(runs)
+    for run in runs:
         run.finish(cfg.steps)
 
 

@@ -86,10 +86,11 @@ def start_run(experiment: str, *, runs_dir=None, quiet: bool = False, sweep_id: 
     cfg = resolve_config(experiment, overrides)
     family = family_of(cfg)
     resolve_device(cfg.device)
+    for _, vcfg in cfg.variants():  # sizes first: the family's own checks build targets and data
+        check_memory(vcfg, stacked=vcfg.seeds if family.lockstep(vcfg) else 1)
     family.check(cfg)
     cfg = family.prepare(cfg)
     for _, vcfg in cfg.variants():
-        check_memory(vcfg)
         n_params = family.n_params(vcfg)
         if n_params is not None:  # a derivative-free method on too large a network is refused up front
             from freqlens.lab.optim import check_size
@@ -239,6 +240,7 @@ class MemberRun:
         self.loaded = checkpoint
         self.history: list[tuple[int, str, str, float | None]] = []
         self.last_bar = 0
+        self.share = 1.0  # of the elapsed time charged to this member (1/S when S members train stacked)
 
     def run(self) -> None:
         trainer = self.prepare()
@@ -368,7 +370,7 @@ class MemberRun:
         self.bar.set_postfix_str(text, refresh=False)
 
     def checkpoint(self, step: int) -> None:
-        wall = self.wall_before + time.perf_counter() - self.t_start
+        wall = self.wall_before + (time.perf_counter() - self.t_start) * self.share
         self.save_arrays()  # outputs for a report of the unfinished run
         files.save_checkpoint(self.folder / "checkpoint.pt", {
             "format": "freqlens-checkpoint", "version": 2, "step": step, "wall_time": wall,
@@ -398,7 +400,7 @@ class MemberRun:
                 name: {str(k): v for k, v in kv.items()} for name, kv in (summaries or {}).items()}})
 
     def finish(self, steps: int) -> None:
-        wall = self.wall_before + time.perf_counter() - self.t_start
+        wall = self.wall_before + (time.perf_counter() - self.t_start) * self.share
         self.save_arrays()
         files.save_checkpoint(self.folder / "final.pt", self.problem.model.state_dict())
         summaries = self.summaries()

@@ -63,6 +63,11 @@ def load_spec(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(f"sweep file {path} does not exist")
     try:
         spec = yaml.safe_load(path.read_text())
+    except yaml.constructor.ConstructorError as exc:
+        where = exc.problem_mark
+        tag = str(exc.problem).rsplit(" ", 1)[-1].strip("'").replace("tag:yaml.org,2002:", "!!")
+        raise ConfigError(f"sweep file {path} uses a YAML tag freqlens does not load ({tag} at line "
+                          f"{where.line + 1}): a sweep file holds plain data only") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         where = getattr(exc, "problem_mark", None)
         raise ConfigError(f"sweep file {path} is not valid YAML"
@@ -102,6 +107,9 @@ def plan(spec: dict[str, Any]) -> SweepPlan:
     for key in ("seed", "seeds"):
         if key in grid or key in common or any(key in r for r in extra or []):
             raise ConfigError(f"sweep: {key} is set by the sweep (seeds: N runs seeds seed..seed+N-1)")
+    both = sorted(set(common) & (set(grid) | {k for r in extra or [] for k in r}))
+    if both:
+        raise ConfigError(f"sweep: {both[0]} is in set: and in grid:/runs: - give each key one place")
     points = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else [{}]
     configs = [{**p, **r} for p in points for r in (extra or [{}])]
     base_seed = int(resolve_config(experiment, common).seed)
@@ -113,6 +121,13 @@ def plan(spec: dict[str, Any]) -> SweepPlan:
             label = " ".join(f"{k}={_short(v)}" for k, v in cfg_over.items()) or "(defaults)"
             runs.append({"index": len(runs), "overrides": overrides, "label": label, "seed": base_seed + s,
                          "config": cfg.to_dict()})
+    seen: dict[str, str] = {}
+    for r in runs:
+        key = json.dumps(r["config"], sort_keys=True, default=str)
+        if key in seen:
+            raise ConfigError(f"sweep plans the same run twice ({seen[key]} and {r['label']}, seed {r['seed']}); "
+                              "remove the duplicate value")
+        seen[key] = r["label"]
     digest = hashlib.sha256(json.dumps([experiment, [r["config"] for r in runs]], sort_keys=True,
                                        default=str).encode()).hexdigest()[:8]
     return SweepPlan(f"{name}-{digest}", experiment, dict(spec), runs)
@@ -186,7 +201,9 @@ def run_sweep(spec_or_path, *, runs_dir=None, backend: str = "local", workers: i
     sp = plan(spec)
     if len(sp.runs) > MAX_RUNS and not yes:
         raise ConfigError(f"sweep {sp.id} would launch {len(sp.runs)} runs (more than {MAX_RUNS}); add --yes")
-    workers = workers or machine_threads()
+    if address and backend != "ray":
+        raise ConfigError(f"--address names a Ray cluster: it needs --backend ray (got --backend {backend})")
+    workers = machine_threads() if workers is None else workers
     if not 1 <= workers <= 4 * machine_threads():
         raise ConfigError(f"workers must be between 1 and {4 * machine_threads()}, got {workers}")
     ray = _ray(address) if backend == "ray" else None
@@ -290,20 +307,67 @@ def _ingest_strays(store, sweep_id: str) -> None:
             ingest(store, folder)
 
 
+def parse_address(address: str) -> tuple[str, int]:
+    """``host:port``, ``[ipv6]:port`` or ``ray://host:port`` as ``(host, port)``; one-line refusal otherwise."""
+    hostport = address.split("://", 1)[-1]
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]/\s]+):(\d{1,5})", hostport)
+    if not m:
+        raise ConfigError(f"Ray address must be host:port, [ipv6]:port or ray://host:port, got {address!r}")
+    host, port = (m.group(1), int(m.group(2))) if m.group(1) else (m.group(3), int(m.group(4)))
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"Ray address {address!r}: port must be between 1 and 65535, got {port}")
+    return host, port
+
+
 def _check_reachable(address: str, timeout: float = 3.0) -> None:
-    """Refuse quickly an address nothing listens on (Ray itself waits minutes before it gives up)."""
+    """Refuse quickly an address where no Ray cluster answers: nothing listening, or something that does not
+    speak gRPC (Ray's head and client servers do; ``ray.init`` would otherwise wait minutes, logging, before it
+    gives up). The probe sends HTTP/2's connection preface and expects the server's SETTINGS frame back."""
     import socket
 
-    hostport = address.split("://", 1)[-1]
-    host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError(f"Ray address must be host:port (or ray://host:port), got {address!r}")
+    host, port = parse_address(address)
+    fix = "start one with `ray start --head` and pass the address it prints, or leave --address out for a local Ray instance"
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            pass
+        sock = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
-        raise ConfigError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start one with "
-                          "`ray start --head`, or leave --address out for a local Ray instance") from None
+        raise ConfigError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); {fix}") from None
+    head = b""
+    with sock:
+        try:
+            sock.settimeout(timeout)
+            sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            while len(head) < 9:
+                chunk = sock.recv(9 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+        except OSError:
+            pass
+    if len(head) < 9 or head[3] != 0x04:  # an HTTP/2 frame header of type SETTINGS
+        raise ConfigError(f"{address} answers but is not a Ray cluster (no gRPC reply within {timeout:g} s); {fix}")
+    if "://" not in address:  # a head node's GCS: ask for its cluster id (Ray's own first call) with a deadline
+        _probe_gcs(f"{host}:{port}" if ":" not in host else f"[{host}]:{port}", address, timeout, fix)
+
+
+def _probe_gcs(target: str, address: str, timeout: float, fix: str) -> None:
+    """A gRPC server that does not implement Ray's GCS service is refused (ray.init would retry it for ~20 s,
+    logging a line a second). grpcio comes with Ray. An authentication error still proves a Ray GCS."""
+    import grpc
+
+    channel = grpc.insecure_channel(target)
+    try:
+        call = channel.unary_unary("/ray.rpc.NodeInfoGcsService/GetClusterId",
+                                   request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        call(b"", timeout=timeout)
+    except grpc.RpcError as exc:
+        code = exc.code()
+        if code in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.NOT_FOUND):
+            raise ConfigError(f"{address} answers gRPC but is not a Ray cluster's head (no GCS service); "
+                              f"{fix}") from None
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            raise ConfigError(f"no Ray cluster answered at {address} within {timeout:g} s; {fix}") from None
+    finally:
+        channel.close()
 
 
 def _ray(address: str | None):

@@ -110,6 +110,11 @@ class ClassifyConfig(TrainConfig):
             choice("monitors", name, MONITORS)
         if len(set(self.monitors)) != len(self.monitors):
             raise ConfigError(f"monitors must be distinct, got {self.monitors}")
+        if not self.monitors:
+            raise ConfigError(f"monitors must name at least one of {', '.join(MONITORS)}")
+        if not self.active_monitors():
+            raise ConfigError("monitors=kernels records a convolutional first layer: use model=cnn or vgg16, or add "
+                              "accuracy, projection or filtering")
         int_range("subset", self.subset, 0, 10**8)
         int_range("test_subset", self.test_subset, 0, 10**8)
         if self.subset and self.subset < 10:
@@ -126,8 +131,8 @@ class ClassifyConfig(TrainConfig):
             raise ConfigError(f"deltas must be distinct, got {self.deltas}")
         int_range("n_freqs", self.n_freqs, 4, 100_000)
         int_range("max_peaks", self.max_peaks, 1, 1000)
-        if not 0 < self.threshold < 10:
-            raise ConfigError(f"threshold must be in (0, 10), got {self.threshold}")
+        if not 0 < self.threshold < 1:
+            raise ConfigError(f"threshold must be in (0, 1) (a relative error), got {self.threshold}")
         int_range("hold", self.hold, 1, MAX_STEPS)
         if self.model == "cnn" and min(SHAPES[self.dataset][0][1:]) < 6:
             raise ConfigError(f"model=cnn needs images of at least 6×6 pixels; {self.dataset} has "

@@ -124,8 +124,8 @@ class ImageFitConfig(TrainConfig):
         if not self.scales or any(not (v > 0 and math.isfinite(v)) for v in self.scales):
             raise ConfigError(f"scales must be numbers > 0, got {self.scales}")
         int_range("n_bands", self.n_bands, 1, 512)
-        if not 0 < self.threshold < 10:
-            raise ConfigError(f"threshold must be in (0, 10), got {self.threshold}")
+        if not 0 < self.threshold < 1:
+            raise ConfigError(f"threshold must be in (0, 1) (a relative error), got {self.threshold}")
         int_range("hold", self.hold, 1, 10**9)
         int_range("snapshots", self.snapshots, 2, 1000)
         for name in self.sweep_models:
