@@ -51,6 +51,13 @@ def test_a_stacked_run_killed_midway_resumes_bit_for_bit(tmp_path, monkeypatch):
     assert freqlens.load_run(rid, runs_dir=tmp_path / "cut").status == "interrupted"
     resumed = lab.resume(rid, runs_dir=tmp_path / "cut", report=False)
     assert resumed.status == "finished" and resumed.wide("loss").equals(ref.wide("loss"))
+    from ..runs.conftest import cli
+
+    shown = cli("show", rid, "--runs-dir", tmp_path / "cut").stdout
+    assert "members:    3" in shown and shown.count(" finished    step 120") == 3
+    assert "member-00/ (evals.npz, final.pt, member.json, metrics.npz) … member-02/ (3 members)" in shown
+    res = cli("report", rid, "--runs-dir", tmp_path / "cut", "-o", tmp_path / "cut" / "freqlens.sqlite")
+    assert res.returncode == 2 and "is not a folder" in res.stderr
     for m in range(3):
         assert np.array_equal(resumed.evals(m)["delta_f"], ref.evals(m)["delta_f"])
         w_ref = torch.load(ref.path / f"member-{m:02d}" / "final.pt", weights_only=True)

@@ -26,7 +26,7 @@ def _summary(run) -> str:
     if not conv:
         return "convergence steps: none recorded yet"
     if run.is_sweep:
-        parts = [f"{lab}: " + ", ".join(f"{k}: {fmt_step(v)}" for k, v in d.items()) for lab, d in conv.items()]
+        parts = [f"{lab}: " + ", ".join(f"{_key(k)}: {fmt_step(v)}" for k, v in d.items()) for lab, d in conv.items()]
     else:
         axis = next((v.get("axis", "k") for v in run.views if v.get("summary") == "convergence_step"), "k")
         parts = [f"{axis}={_key(k)}: {fmt_step(v)}" for k, v in conv.items()]
@@ -42,6 +42,38 @@ def _predicted_line(run) -> str:
 
     pred = summary_medians(run, "predicted_convergence_step").get("", {})
     return "\npredicted by the NTK:  " + "; ".join(f"k={_key(k)}: {fmt_step(v)}" for k, v in sorted(pred.items()))
+
+
+def _members(run) -> None:
+    """One line per member: label, seed, status, step reached, training time; the notes of resumes (e.g. a
+    warm restart of an optimizer whose state cannot be saved)."""
+    df = run.members
+    typer.echo(f"members:    {len(df)}")
+    for r in df.itertuples():
+        wall = getattr(r, "wall_time", None)
+        line = (f"  {int(r.member):>3}  {(r.label or '-'):24s} seed {r.seed:<6} {r.status:11s} "
+                f"{run.unit} {int(r.step):,}" + (f"  {wall:.1f} s" if wall is not None and wall == wall else ""))
+        typer.echo(line)
+        for note in (r.info or {}).get("resumed", []) if isinstance(r.info, dict) else []:
+            typer.echo(f"       resumed at {note}")
+
+
+def _files(folder) -> list[str]:
+    """The run folder's main files (the figures counted), for ``show``."""
+    names = []
+    entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    members = [p for p in entries if p.is_dir() and p.name.startswith("member-")]
+    for p in entries:
+        if p.is_dir() and p.name == "figures":
+            names.append(f"figures/ ({sum(1 for _ in p.glob('*.png'))} PNG)")
+        elif p in members[:1]:
+            first = p.name + "/ (" + ", ".join(sorted(q.name for q in p.iterdir())) + ")"
+            names.append(first if len(members) == 1 else f"{first} … {members[-1].name}/ ({len(members)} members)")
+        elif p.is_dir() and p not in members:
+            names.append(p.name + "/")
+        elif p.is_file() and not p.name.startswith("."):
+            names.append(p.name)
+    return names
 
 
 def _key(k) -> str:
@@ -154,6 +186,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"train time: {run.wall_time:.1f} s")
         typer.echo(f"folder:     {run.path}")
         typer.echo(_summary(run))
+        _members(run)
+        typer.echo("files:      " + ", ".join(_files(run.path)))
         typer.echo("config:")
         for k, v in sorted(run.config.items()):
             typer.echo(f"  {k} = {v}")
@@ -165,7 +199,8 @@ def register(app: typer.Typer) -> None:
         from freqlens.api import build_report, load_run
 
         if out is not None and not out.is_dir():
-            raise typer.BadParameter(f"output folder {out} does not exist", param_hint="--out")
+            what = "is not a folder" if out.exists() else "does not exist"
+            raise typer.BadParameter(f"output folder {out} {what}", param_hint="--out")
         run = load_run(run_id, runs_dir)
         typer.echo(f"report: {build_report(run, out)}")
 

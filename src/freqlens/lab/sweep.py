@@ -212,6 +212,9 @@ def run_sweep(spec_or_path, *, runs_dir=None, backend: str = "local", workers: i
     if backend == "ray":
         _ingest_strays(store, sp.id)
     done, todo = _todo(store, sp)
+    if not todo:
+        say(f"sweep {sp.id}: all {len(sp.runs)} runs already finished; nothing to do")
+        return sp
     say(f"sweep {sp.id}: {len(sp.runs)} runs, {len(done)} finished, {len(todo)} to run ({backend})")
     t0 = time.perf_counter()
     results = _dispatch(backend, store, sp, todo, workers, ray, quiet)

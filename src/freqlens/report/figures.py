@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from freqlens.spectrum.dft import dft  # noqa: E402
 
@@ -98,6 +99,7 @@ def curves_figure(run, view):
     if view.get("log"):
         ax.set_yscale("log")
     ax.set_xlabel(run.unit)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps, epochs and evaluations are whole numbers
     ax.set_ylabel(view.get("ylabel", view["metric"]))
     ax.set_title(f"{run.experiment}: {view.get('short', view['title'])}"
                  + (" (mean over seeds)" if view.get("by") == "key" and run.config.get("seeds", 1) > 1 else ""),

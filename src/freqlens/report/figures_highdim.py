@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.colors import LogNorm
+from matplotlib.ticker import MaxNLocator
 from matplotlib.figure import Figure
 
 __all__ = ["plot_filtering", "plot_projection_heatmap", "plot_projection_spectrum"]
@@ -168,8 +169,10 @@ def plot_filtering(steps: Sequence[int], deltas: Sequence[float], e_low: Any, e_
         ax.set_title(name, fontsize=9, color="0.4" if flags[j] else "k")
         if j % ncols == 0:
             ax.set_ylabel("relative error")
-        if j // ncols == nrows - 1 or j + ncols >= m:
+        if j // ncols == nrows - 1 or j + ncols >= m:  # the lowest panel of its column: label and tick numbers
             ax.set_xlabel(xlabel)
+            ax.tick_params(labelbottom=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=7, loc="best")
     fig.suptitle(title or "Filtering method: low- and high-frequency errors, one panel per δ")
     return fig

@@ -41,7 +41,8 @@ def sweep_summary(store, sweep_id: str):
         steps[label] = per_key
         keys += [k for k in per_key if k not in keys]
     keys = sorted(keys)
-    columns = ["configuration", "runs finished", *[f"k={k}" for k in keys], "train s / run"]
+    columns = ["configuration", "runs finished", *[f"k={k:.3g}" if isinstance(k, float) else f"k={k}" for k in keys],
+               "train s / run"]
     rows = []
     for label, runs in groups.items():
         cells = []
@@ -60,11 +61,11 @@ def sweep_summary(store, sweep_id: str):
     return rec, columns, rows, (groups, steps, keys)
 
 
-def convergence_by_config_figure(rec, steps: dict, keys: list):
+def convergence_by_config_figure(rec, steps: dict, keys: list, unit: str = "step"):
     fig, ax = plt.subplots(figsize=(8, 4.5))
     palette = colors(len(steps))
     finite_top = max([v for d in steps.values() for vals in d.values() for v in vals if np.isfinite(v)] or [1])
-    for (label, per_key), c in zip(steps.items(), palette):
+    for i, ((label, per_key), c) in enumerate(zip(steps.items(), palette)):
         xs, med, lo, hi, never = [], [], [], [], []
         for k in keys:
             vals = np.asarray(per_key.get(k, []), dtype=float)
@@ -80,12 +81,13 @@ def convergence_by_config_figure(rec, steps: dict, keys: list):
             lo.append(m - fin.min())
             hi.append((fin.max() if fin.size == vals.size else 3 * finite_top) - m)
         ax.errorbar(xs, med, yerr=[lo, hi], fmt="o-", capsize=3, color=c, label=label, lw=1.2, ms=4)
-        if never:
-            ax.plot(never, [3 * finite_top] * len(never), "x", color=c, ms=8)
+        if never:  # "never", drawn above the finite steps; each configuration on its own row so none hides another
+            ax.plot(never, [3 * finite_top * 1.25 ** i] * len(never), "x", color=c, ms=8)
     ax.set_yscale("log")
     ax.set_xlabel("frequency k (tracked)")
-    ax.set_ylabel("convergence step (median, bars: min–max over seeds; x: never)")
-    ax.set_title(f"sweep {rec['id']}: convergence step against frequency for each configuration", fontsize=10)
+    ax.set_ylabel(f"convergence {unit} (median over seeds)")
+    ax.set_title(f"sweep {rec['id']}: convergence {unit} against frequency per configuration\n"
+                 "bars: min–max over seeds; ×: never (drawn above the rest)", fontsize=9)
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
@@ -96,7 +98,8 @@ def build_sweep_report(store, sweep_id: str) -> Path:
     rec, columns, rows, (groups, steps, keys) = sweep_summary(store, sweep_id)
     folder = store.root / ".sweeps" / rec["id"]
     folder.mkdir(parents=True, exist_ok=True)
-    png = render_png(convergence_by_config_figure(rec, steps, keys)) if keys else None
+    unit = next((run.unit for runs in groups.values() for run in runs), "step")
+    png = render_png(convergence_by_config_figure(rec, steps, keys, unit)) if keys else None
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
     page = f"""<!DOCTYPE html>
