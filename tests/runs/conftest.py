@@ -20,10 +20,16 @@ def cli(*args, timeout=300, **kw):
                           env=env, timeout=timeout, **kw)
 
 
+def _default_sigint():
+    # a test suite started in the background (`pytest &` in a script) inherits SIGINT ignored, and Python then
+    # leaves it ignored: give the child the default, so Ctrl-C tests see what a terminal user sees
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(*args):
     env = {**os.environ, "FREQLENS_RUNS_DIR": ""}
     return subprocess.Popen([sys.executable, "-m", "freqlens", *map(str, args)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 def wait_for(pattern_dir, pattern, proc, timeout=180):
