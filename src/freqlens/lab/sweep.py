@@ -354,8 +354,12 @@ def _check_reachable(address: str, timeout: float = 3.0) -> None:
 
 def _probe_gcs(target: str, address: str, timeout: float, fix: str) -> None:
     """A gRPC server that does not implement Ray's GCS service is refused (ray.init would retry it for ~20 s,
-    logging a line a second). grpcio comes with Ray. An authentication error still proves a Ray GCS."""
-    import grpc
+    logging a line a second). An authentication error still proves a Ray GCS. grpcio comes with freqlens[ray]
+    (and ray[default]); without it only the HTTP/2 check above is made."""
+    try:
+        import grpc
+    except ImportError:
+        return
 
     channel = grpc.insecure_channel(target)
     try:
