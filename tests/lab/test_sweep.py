@@ -217,3 +217,17 @@ def test_ray_addresses_are_parsed_and_probed_before_ray_init(tmp_path):
     assert "needs --backend ray" in one_line(res) and not (tmp_path / "r").exists()
     res = cli("sweep", tmp_path / "s.yaml", "--workers", "0", "--runs-dir", tmp_path / "r")
     assert "workers must be between 1 and" in one_line(res)
+
+
+def test_a_classification_sweep_reports_both_methods(tmp_path):
+    """A sweep over the classify family: the table has the projection's tracked k and, per δ, the filtering
+    method's e_low / e_high steps."""
+    s = {"experiment": "fp-digits", "name": "cls", "set": {"steps": 4, "deltas": [5.0, 10.0], "subset": 300,
+                                                           "test_subset": 100, "monitors": ["projection", "filtering"]},
+         "grid": {"hidden": ["50", "100"]}}
+    sp = run_sweep(s, runs_dir=tmp_path, backend="serial", quiet=True, say=lambda m: None)
+    store = RunStore(tmp_path, readonly=True)
+    _, columns, rows, _ = sweep_summary(store, sp.id)
+    assert columns[-3:] == ["δ=5 e_low / e_high", "δ=10 e_low / e_high", "train s / run"]
+    assert any(c.startswith("k=0.") and len(c) <= 8 for c in columns)  # k formatted, not a float's repr
+    assert all(" / " in cell for row in rows for cell in row[-3:-1])

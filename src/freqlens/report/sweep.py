@@ -58,7 +58,40 @@ def sweep_summary(store, sweep_id: str):
             cells.append(f"{fmt_step(med if np.isfinite(med) else None)}{spread}")
         walls = [r.wall_time for r in runs if r.wall_time is not None]
         rows.append([label, f"{len(runs)}", *cells, f"{np.mean(walls):.1f}" if walls else ""])
+    _add_filtering(groups, columns, rows)
     return rec, columns, rows, (groups, steps, keys)
+
+
+def _add_filtering(groups: dict, columns: list, rows: list) -> None:
+    """For runs with the filtering method: per δ, the median step at which e_low and e_high fell below the
+    threshold, as ``low / high`` (before the training-time column)."""
+    per: dict[str, dict] = {}
+    deltas: list = []
+    for label, runs in groups.items():
+        acc: dict = {}
+        for run in runs:
+            if not any(v["kind"] == "filtering_panels" for v in run.views):
+                continue
+            for name in ("e_low_step", "e_high_step"):
+                df = run.summaries(name)
+                for key, value in zip(df["key"], df["value"]):
+                    acc.setdefault(key, {}).setdefault(name, []).append(np.inf if value is None else value)
+        per[label] = acc
+        deltas += [d for d in acc if d not in deltas]
+    if not deltas:
+        return
+    deltas = sorted(deltas)
+    at = len(columns) - 1
+    columns[at:at] = [f"δ={d:.3g} e_low / e_high" for d in deltas]
+
+    def med(vals) -> str:
+        m = float(np.median(vals)) if vals else np.inf
+        return fmt_step(m if np.isfinite(m) else None) if vals else ""
+
+    for row, label in zip(rows, groups):
+        acc = per.get(label, {})
+        row[at:at] = [f"{med(acc.get(d, {}).get('e_low_step', []))} / {med(acc.get(d, {}).get('e_high_step', []))}"
+                      if d in acc else "" for d in deltas]
 
 
 def convergence_by_config_figure(rec, steps: dict, keys: list, unit: str = "step"):
