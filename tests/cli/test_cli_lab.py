@@ -1,14 +1,14 @@
 """The lab CLI: commands work, and every bad input is one line on stderr, exit code 2, nothing stored touched."""
 
-import hashlib
 import os
-import sqlite3
 import subprocess
 import sys
 
 import pytest
 
 from freqlens.cli import main
+
+from ..runs.conftest import snapshot
 
 SMALL = ["--set", "steps=60", "--set", "eval_every=10", "--set", "hidden=16,16", "--quiet"]
 
@@ -18,24 +18,6 @@ def cli(capsys, *args):
         main(list(args))
     out, err = capsys.readouterr()
     return exc.value.code, out, err
-
-
-def snapshot(folder):
-    """Hash of every file under a runs directory; the index by its logical content (SQLite may checkpoint its
-    write-ahead log into the main file at any time without changing what it holds)."""
-    h = {}
-    for root, _, files in os.walk(folder):
-        for f in files:
-            p = os.path.join(root, f)
-            if f.endswith(("-wal", "-shm")):
-                continue
-            if f == "freqlens.sqlite":
-                con = sqlite3.connect(p)
-                h[p] = "\n".join(con.iterdump())
-                con.close()
-            else:
-                h[p] = hashlib.sha256(open(p, "rb").read()).hexdigest()
-    return h
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from freqlens.errors import ConfigError, DataError
 from freqlens.lab.experiments import resolve_config
 
 from ..runs.conftest import cli, one_line
+from .conftest import interrupted_run
 
 FAST = dict(steps=4, subset=300, test_subset=100, quiet=True)
 
@@ -88,18 +89,7 @@ def test_minibatch_training_resumes_exactly(tmp_path, monkeypatch):
     settings = dict(steps=6, checkpoint_every=2, monitors=["accuracy"], subset=300, test_subset=100, quiet=True,
                     report=False)
     ref = lab.run("fp-digits", runs_dir=tmp_path / "ref", **settings)
-    original = accuracy.AccuracyMonitor.record
-
-    def crash_at_3(self, step, outputs, loss=None):
-        if step == 3:
-            raise KeyboardInterrupt
-        return original(self, step, outputs, loss)
-
-    monkeypatch.setattr(accuracy.AccuracyMonitor, "record", crash_at_3)
-    with pytest.raises(KeyboardInterrupt):
-        lab.run("fp-digits", runs_dir=tmp_path / "cut", **settings)
-    monkeypatch.undo()
-    (rid,) = [p.name for p in (tmp_path / "cut").iterdir() if p.is_dir()]
+    rid = interrupted_run(monkeypatch, accuracy.AccuracyMonitor, 3, "fp-digits", tmp_path / "cut", **settings)
     assert freqlens.load_run(rid, runs_dir=tmp_path / "cut").status == "interrupted"
     resumed = lab.resume(rid, runs_dir=tmp_path / "cut", report=False)
     assert resumed.wide("accuracy").equals(ref.wide("accuracy")) and resumed.loss.equals(ref.loss)
@@ -152,18 +142,7 @@ def test_high_dim_monitors_resume_exactly_and_report(tmp_path, monkeypatch):
     settings = dict(steps=6, checkpoint_every=2, monitors=["accuracy", "projection", "filtering"], subset=400,
                     test_subset=100, quiet=True)
     ref = lab.run("fp-digits", runs_dir=tmp_path / "ref", report=False, **settings)
-    original = accuracy.AccuracyMonitor.record
-
-    def crash_at_3(self, step, outputs, loss=None):
-        if step == 3:
-            raise KeyboardInterrupt
-        return original(self, step, outputs, loss)
-
-    monkeypatch.setattr(accuracy.AccuracyMonitor, "record", crash_at_3)
-    with pytest.raises(KeyboardInterrupt):
-        lab.run("fp-digits", runs_dir=tmp_path / "cut", **settings)
-    monkeypatch.undo()
-    (rid,) = [p.name for p in (tmp_path / "cut").iterdir() if p.is_dir()]
+    rid = interrupted_run(monkeypatch, accuracy.AccuracyMonitor, 3, "fp-digits", tmp_path / "cut", **settings)
     resumed = lab.resume(rid, runs_dir=tmp_path / "cut")
     for metric in ("delta_f", "e_low", "e_high"):
         assert np.allclose(resumed.wide(metric).to_numpy(), ref.wide(metric).to_numpy(), rtol=1e-6, atol=0), metric
@@ -200,18 +179,8 @@ def test_deferred_filtering_is_exact_at_the_end_and_survives_a_kill(tmp_path, mo
     for metric in ("e_low", "e_high"):
         a, b = exact.wide(metric).to_numpy(), ref.wide(metric).to_numpy()
         assert a.shape == b.shape == (7, 2) and np.allclose(a, b, rtol=1e-4, atol=0), metric
-    original = accuracy.AccuracyMonitor.record
-
-    def crash_at_3(self, step, outputs, loss=None):
-        if step == 3:
-            raise KeyboardInterrupt
-        return original(self, step, outputs, loss)
-
-    monkeypatch.setattr(accuracy.AccuracyMonitor, "record", crash_at_3)
-    with pytest.raises(KeyboardInterrupt):
-        lab.run("fp-digits", runs_dir=tmp_path / "cut", filter_mode="deferred", **settings)
-    monkeypatch.undo()
-    (rid,) = [p.name for p in (tmp_path / "cut").iterdir() if p.is_dir()]
+    rid = interrupted_run(monkeypatch, accuracy.AccuracyMonitor, 3, "fp-digits", tmp_path / "cut",
+                          filter_mode="deferred", **settings)
     resumed = lab.resume(rid, runs_dir=tmp_path / "cut", report=False)
     for metric in ("e_low", "e_high"):
         assert np.array_equal(resumed.wide(metric).to_numpy(), ref.wide(metric).to_numpy()), metric

@@ -11,6 +11,8 @@ from freqlens.errors import ConfigError
 from freqlens.lab.lockstep import split_state, stack_states
 from freqlens.lab.models.batched import BatchedMLP, stacked_mse
 
+from .conftest import interrupted_run
+
 KW = dict(steps=120, eval_every=10, hidden=[16, 16], seeds=3, checkpoint_every=40, report=False, quiet=True)
 
 
@@ -36,18 +38,8 @@ def test_a_stacked_run_killed_midway_resumes_bit_for_bit(tmp_path, monkeypatch):
     ref = lab.run("fp1d", runs_dir=tmp_path / "ref", batch_seeds="on", **KW)
     from freqlens.lab.monitors import frequency
 
-    original = frequency.FrequencyMonitor.record
-
-    def crash(self, step, outputs, loss=None):
-        if step == 70:
-            raise KeyboardInterrupt
-        return original(self, step, outputs, loss)
-
-    monkeypatch.setattr(frequency.FrequencyMonitor, "record", crash)
-    with pytest.raises(KeyboardInterrupt):
-        lab.run("fp1d", runs_dir=tmp_path / "cut", batch_seeds="on", **KW)
-    monkeypatch.undo()
-    (rid,) = [p.name for p in (tmp_path / "cut").iterdir() if p.is_dir()]
+    rid = interrupted_run(monkeypatch, frequency.FrequencyMonitor, 70, "fp1d", tmp_path / "cut", batch_seeds="on",
+                          **KW)
     assert freqlens.load_run(rid, runs_dir=tmp_path / "cut").status == "interrupted"
     resumed = lab.resume(rid, runs_dir=tmp_path / "cut", report=False)
     assert resumed.status == "finished" and resumed.wide("loss").equals(ref.wide("loss"))

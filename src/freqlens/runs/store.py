@@ -416,15 +416,7 @@ class RunStore:
 
     def metrics(self, run_id: str, name: str | None = None):
         """Long DataFrame with columns member, step, name, key, value."""
-        import pandas as pd
-
-        sql = "SELECT member, step, name, key, value FROM metrics WHERE run_id = ?"
-        args: tuple[Any, ...] = (run_id,)
-        if name is not None:
-            sql += " AND name = ?"
-            args += (name,)
-        rows = self._rows(sql + " ORDER BY member, step, rowid", args)
-        return pd.DataFrame(rows, columns=["member", "step", "name", "key", "value"])
+        return self._long("metrics", ["member", "step", "name", "key", "value"], run_id, name, "member, step, rowid")
 
     def set_summaries(self, run_id: str, member: int, summaries: dict[str, dict[Any, Any]]) -> None:
         rows = [(run_id, member, name, str(key), None if v is None else float(v))
@@ -433,12 +425,15 @@ class RunStore:
 
     def summaries(self, run_id: str, name: str | None = None):
         """Long DataFrame with columns member, name, key, value (None where a summary has no value)."""
+        return self._long("summaries", ["member", "name", "key", "value"], run_id, name, "member, rowid")
+
+    def _long(self, table: str, columns: list[str], run_id: str, name: str | None, order: str):
+        """The run's rows of ``table`` (all, or one ``name``) as a DataFrame of ``columns``."""
         import pandas as pd
 
-        sql = "SELECT member, name, key, value FROM summaries WHERE run_id = ?"
+        sql = f"SELECT {', '.join(columns)} FROM {table} WHERE run_id = ?"
         args: tuple[Any, ...] = (run_id,)
         if name is not None:
             sql += " AND name = ?"
             args += (name,)
-        rows = self._rows(sql + " ORDER BY member, rowid", args)
-        return pd.DataFrame(rows, columns=["member", "name", "key", "value"])
+        return pd.DataFrame(self._rows(f"{sql} ORDER BY {order}", args), columns=columns)
